@@ -1,0 +1,153 @@
+"""The raw cube contract shared by ingest, training, fill and validation.
+
+A raw cube is a zarr v3 group with:
+
+* coordinates ``time`` (daily, complete), ``lat`` (north-up), ``lon`` (ascending, -180..180);
+* ``sm(time, lat, lon)`` float32 volumetric soil moisture in m3 m-3, NaN = missing;
+* ``land(lat, lon)`` uint8 (1 = land) and ``land_fraction(lat, lon)`` float32;
+* per-day provenance: ``day_status(time)`` (missing / ingested / quarantined),
+  ``source_file(time)``, ``source_sha256(time)``, ``source_size(time)``;
+* root attributes: CF/ACDD metadata, the product (``source_product``, ``source_variable``,
+  ``source_pass``) and ``quarantine``, a list of ``{"file", "reason"}`` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sgdsm_cloud.errors import StoreContractError
+
+SM = "sm"
+LAND = "land"
+LAND_FRACTION = "land_fraction"
+DAY_STATUS = "day_status"
+SOURCE_FILE = "source_file"
+SOURCE_SHA256 = "source_sha256"
+SOURCE_SIZE = "source_size"
+PROVENANCE_VARS = (DAY_STATUS, SOURCE_FILE, SOURCE_SHA256, SOURCE_SIZE)
+
+STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED = 0, 1, 2
+
+SM_ATTRS = {
+    "standard_name": "volume_fraction_of_condensed_water_in_soil",
+    "long_name": "surface soil moisture",
+    "units": "m3 m-3",
+    "valid_min": 0.0,
+    "valid_max": 1.0,
+}
+LAND_ATTRS = {"long_name": "land mask (land fraction >= 0.5)", "flag_values": [0, 1], "flag_meanings": "not_land land"}
+LAND_FRACTION_ATTRS = {"long_name": "land fraction from the GLOBE 30 arc-second mask", "units": "1"}
+DAY_STATUS_ATTRS = {
+    "long_name": "ingest status of the day",
+    "standard_name": "status_flag",
+    "flag_values": [STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED],
+    "flag_meanings": "missing ingested quarantined",
+}
+LAT_ATTRS = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
+LON_ATTRS = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
+TIME_ATTRS = {"standard_name": "time", "axis": "T"}
+
+
+@dataclass(frozen=True)
+class CubeChunks:
+    """Chunk sizes of the raw cube.
+
+    Attributes:
+        time: days per chunk; ingest writes one slab of this many days per task, so peak
+            memory is about ``time * nlat * nlon * 4`` bytes per worker.
+        lat, lon: cells per chunk along each spatial axis.
+    """
+
+    time: int = 32
+    lat: int = 180
+    lon: int = 180
+
+    def __post_init__(self) -> None:
+        for name in ("time", "lat", "lon"):
+            if getattr(self, name) < 1:
+                raise StoreContractError(f"chunk size '{name}' must be >= 1, got {getattr(self, name)}")
+
+    def for_shape(self, ntime: int, nlat: int, nlon: int) -> dict[str, int]:
+        """Chunk sizes clipped to the array's shape."""
+        return {"time": min(self.time, max(ntime, 1)), "lat": min(self.lat, nlat), "lon": min(self.lon, nlon)}
+
+
+def daily_axis(start: Any, end: Any) -> pd.DatetimeIndex:
+    """Every day from ``start`` to ``end`` inclusive (normalised to midnight)."""
+    return pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="D")
+
+
+def empty_cube(
+    time: pd.DatetimeIndex,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    land_fraction: np.ndarray,
+    chunks: CubeChunks,
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    """A lazy template of a raw cube: all days missing, provenance empty, final chunks."""
+    import dask.array as da
+
+    c = chunks.for_shape(len(time), len(lat), len(lon))
+    shape = (len(time), len(lat), len(lon))
+    land_fraction = np.asarray(land_fraction, dtype="float32")
+    ds = xr.Dataset(
+        {
+            SM: (("time", "lat", "lon"), da.full(shape, np.nan, dtype="float32", chunks=tuple(c.values())), SM_ATTRS),
+            LAND: (("lat", "lon"), (land_fraction >= 0.5).astype("uint8"), LAND_ATTRS),
+            LAND_FRACTION: (("lat", "lon"), land_fraction, LAND_FRACTION_ATTRS),
+            DAY_STATUS: (("time",), da.zeros(len(time), dtype="uint8", chunks=c["time"]), DAY_STATUS_ATTRS),
+            SOURCE_FILE: (("time",), da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]), {"long_name": "source file name"}),
+            SOURCE_SHA256: (("time",), da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]), {"long_name": "SHA-256 of the source file"}),
+            SOURCE_SIZE: (("time",), da.zeros(len(time), dtype="int64", chunks=c["time"]), {"long_name": "source file size", "units": "bytes"}),
+        },
+        coords={
+            "time": ("time", time, TIME_ATTRS),
+            "lat": ("lat", np.asarray(lat, dtype="float64"), LAT_ATTRS),
+            "lon": ("lon", np.asarray(lon, dtype="float64"), LON_ATTRS),
+        },
+        attrs=attrs,
+    )
+    return ds
+
+
+def encoding_for(ds: xr.Dataset, chunks: CubeChunks) -> dict[str, dict[str, Any]]:
+    """Zarr encodings of a raw cube: final chunks, NaN fill for ``sm``, daily time units."""
+    c = chunks.for_shape(ds.sizes["time"], ds.sizes["lat"], ds.sizes["lon"])
+    return {
+        SM: {"chunks": (c["time"], c["lat"], c["lon"]), "fill_value": np.float32("nan")},
+        LAND: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
+        LAND_FRACTION: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
+        **{v: {"chunks": (c["time"],)} for v in PROVENANCE_VARS},
+        "time": {"units": "days since 1970-01-01", "calendar": "proleptic_gregorian", "dtype": "int32"},
+    }
+
+
+def check_contract(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
+    """Raise StoreContractError naming what is missing when ``ds`` is not a raw cube."""
+    missing = [v for v in (SM, LAND) if v not in ds.variables]
+    if missing:
+        raise StoreContractError(
+            f"{source} is not a raw sgdsm cube: missing variable(s) {missing}; create it with 'sgdsm ingest'"
+        )
+    if ds[SM].dims != ("time", "lat", "lon"):
+        raise StoreContractError(f"{source}: 'sm' must have dims (time, lat, lon), has {ds[SM].dims}")
+    if ds.sizes["lat"] > 1 and not bool(ds["lat"][0] > ds["lat"][-1]):
+        raise StoreContractError(f"{source}: latitude must be north-up (descending)")
+    if ds.sizes["time"] > 1 and not bool((ds["time"].diff("time") == np.timedelta64(1, "D")).all()):
+        raise StoreContractError(f"{source}: the time axis must be daily and complete")
+    return ds
+
+
+def open_cube(url: str, storage_options: dict[str, Any] | None = None, **kwargs: Any) -> xr.Dataset:
+    """Open a raw cube lazily and check the contract."""
+    try:
+        ds = xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
+    except (FileNotFoundError, KeyError) as err:
+        raise StoreContractError(f"{url}: no zarr store found ({err}); run 'sgdsm ingest' first") from None
+    return check_contract(ds, url)

@@ -1,0 +1,43 @@
+"""Exceptions that name the rule, the value and the fix.
+
+Every error a user can trigger derives from :class:`SgdsmError`; the CLI prints
+its message on one line and exits non-zero instead of showing a traceback.
+"""
+
+
+class SgdsmError(Exception):
+    """Base class for errors with a user-facing message."""
+
+
+class ConfigError(SgdsmError, ValueError):
+    """A configuration value is invalid; the message names the key and the fix."""
+
+
+class StorageError(SgdsmError, OSError):
+    """A store or source cannot be reached (credentials, bucket, permissions)."""
+
+
+class BadInputFile(SgdsmError):
+    """One raw archive file cannot be used; it is quarantined, the run goes on.
+
+    Attributes:
+        path: the file's name or URL.
+        reason: one line saying what is wrong.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class StoreContractError(SgdsmError):
+    """A zarr store does not follow the cube contract (see ``sgdsm_cloud.cube``)."""
+
+
+class CheckpointError(SgdsmError):
+    """A model checkpoint is missing, tampered with, or not safetensors + JSON."""
+
+
+class ChunkAlignmentError(SgdsmError, ValueError):
+    """A write region does not cover whole chunks or shards of the target store."""

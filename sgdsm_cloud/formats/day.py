@@ -1,0 +1,101 @@
+"""One day of raw soil moisture on the canonical grid, read from any archive file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import IO
+
+import h5py
+import numpy as np
+import xarray as xr
+
+from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.formats.names import ArchiveName, parse_name
+
+
+@dataclass(frozen=True)
+class Day:
+    """One daily grid, north-up, lon ascending -180..180, float32 m3 m-3 with NaN gaps.
+
+    Attributes:
+        name: source file name (for provenance and error messages).
+        date: the UTC day.
+        pass_: ``"A"`` or ``"D"``.
+        values: (lat, lon) float32.
+        lat, lon: cell-centre coordinates, float64.
+    """
+
+    name: str
+    date: dt.date
+    pass_: str
+    values: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+
+    @property
+    def valid_fraction(self) -> float:
+        return float(np.isfinite(self.values).mean())
+
+    def to_dataarray(self) -> xr.DataArray:
+        """The day as an xarray DataArray with CF attributes, for notebooks."""
+        from sgdsm_cloud.cube import LAT_ATTRS, LON_ATTRS, SM_ATTRS
+
+        return xr.DataArray(
+            self.values,
+            dims=("lat", "lon"),
+            coords={"lat": ("lat", self.lat, LAT_ATTRS), "lon": ("lon", self.lon, LON_ATTRS), "time": np.datetime64(self.date, "ns")},
+            name="sm",
+            attrs={**SM_ATTRS, "source_file": self.name, "pass": self.pass_},
+        )
+
+
+def read_day(
+    source: str | bytes | IO[bytes],
+    name: str | None = None,
+    *,
+    variable: str | None = None,
+    allow_empty: bool = False,
+) -> Day:
+    """Read one archive file (path, bytes or binary file object) into a :class:`Day`.
+
+    Args:
+        source: the file; bytes let callers checksum and decode one download.
+        name: the file name when ``source`` is not a path (names carry date and pass).
+        variable: LPRM variable (``soil_moisture_c1``/``c2``/``x`` or ``c1``/``c2``/``x``);
+            JAXA files hold a single product.
+        allow_empty: accept a day with no valid retrieval (otherwise BadInputFile).
+    """
+    from sgdsm_cloud.formats import jaxa, lprm
+
+    name = name or str(source)
+    parsed: ArchiveName = parse_name(name)
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        with h5py.File(source, "r") as h5:
+            if parsed.product == "lprm":
+                values, lat, lon = lprm.decode(h5, parsed, variable)
+            else:
+                values, lat, lon = jaxa.decode(h5, parsed)
+    except BadInputFile:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise BadInputFile(parsed.name, f"not a readable HDF5/netCDF4 file (truncated or corrupt?): {err}") from None
+    if not allow_empty and not np.isfinite(values).any():
+        raise BadInputFile(parsed.name, "no valid retrieval in the whole grid (all fill)")
+    return Day(parsed.name, parsed.date, parsed.pass_, values, lat, lon)
+
+
+def check_physical_range(name: str, percent: np.ndarray) -> None:
+    """Raise BadInputFile when valid values are not finite or outside 0..100 percent."""
+    finite = np.isfinite(percent)
+    if not finite.all() and not np.isnan(percent[~finite]).all():
+        raise BadInputFile(name, "infinite values among the retrievals")
+    values = percent[finite]
+    if values.size and (values.min() < 0 or values.max() > 100):
+        raise BadInputFile(
+            name,
+            f"values outside the physical range 0..100 percent (0..1 m3 m-3): min {values.min():g}, max {values.max():g}",
+        )

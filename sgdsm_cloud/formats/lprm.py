@@ -1,0 +1,133 @@
+"""LPRM AMSR2 L3 daily NetCDF4 (NASA GES DISC): read and write.
+
+Variables are int16 percent stored (Longitude, Latitude) with ``_FillValue`` -32767;
+Latitude runs north-up, Longitude -180..180. See docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.formats.names import ArchiveName
+from sgdsm_cloud.grid import infer_resolution
+
+FILL = -32767
+VARIABLES = ("soil_moisture_c1", "soil_moisture_c2", "soil_moisture_x")
+DEFAULT_VARIABLE = "soil_moisture_c1"  # 6.9 GHz, the SGD-SM paper's input
+_DTYPES = (np.int16, np.int32, np.float32, np.float64)
+
+
+def variable_name(variable: str | None) -> str:
+    """Accept ``c1``/``c2``/``x`` as short forms of ``soil_moisture_*``."""
+    if not variable:
+        return DEFAULT_VARIABLE
+    return variable if variable.startswith("soil_moisture_") else f"soil_moisture_{variable}"
+
+
+def decode(h5: h5py.File, parsed: ArchiveName, variable: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values lat x lon float32 m3 m-3, lat, lon) from an open LPRM file."""
+    from sgdsm_cloud.formats.day import check_physical_range
+
+    name, var = parsed.name, variable_name(variable)
+    if var not in h5:
+        present = sorted(k for k in h5 if k.startswith("soil_moisture") and not k.endswith("error"))
+        raise BadInputFile(name, f"no variable '{var}' (the file has {present}); choose one with --variable")
+    for coord in ("Latitude", "Longitude"):
+        if coord not in h5:
+            raise BadInputFile(name, f"no '{coord}' coordinate; not an LPRM L3 file")
+    lat = np.asarray(h5["Latitude"][:], dtype="float64")
+    lon = np.asarray(h5["Longitude"][:], dtype="float64")
+    ds = h5[var]
+    if ds.dtype.type not in _DTYPES:
+        raise BadInputFile(name, f"'{var}' has dtype {ds.dtype}; expected int16 percent")
+    raw = ds[()]
+    dims = _dimension_names(ds)
+    if dims == ("Latitude", "Longitude") and raw.shape == (lat.size, lon.size):
+        grid = raw
+    elif raw.shape == (lon.size, lat.size) and dims in (None, ("Longitude", "Latitude")):
+        grid = raw.T
+    else:
+        raise BadInputFile(
+            name,
+            f"'{var}' has shape {raw.shape} but the file's grid is Longitude={lon.size} x Latitude={lat.size}",
+        )
+    attrs = ds.attrs
+    fill = _scalar(attrs.get("_FillValue"), FILL)
+    scale = _scalar(attrs.get("scale_factor"), 1.0)
+    offset = _scalar(attrs.get("add_offset"), 0.0)
+    percent = grid.astype("float64") * scale + offset
+    percent[grid == fill] = np.nan
+    check_physical_range(name, percent)
+    try:
+        lat_res, lon_res = infer_resolution(lat), infer_resolution(lon)
+    except Exception:
+        raise BadInputFile(name, "Latitude/Longitude are not a regular grid") from None
+    if abs(lat_res - parsed.resolution) > 1e-6 or abs(lon_res - parsed.resolution) > 1e-6:
+        raise BadInputFile(name, f"grid spacing {lat_res}/{lon_res} deg does not match the product's {parsed.resolution} deg")
+    values = (percent / 100.0).astype("float32")
+    if lat[0] < lat[-1]:
+        lat, values = lat[::-1], values[::-1]
+    if lon.max() > 180:
+        lon = np.where(lon > 180, lon - 360, lon)
+    order = np.argsort(lon, kind="stable")
+    return np.ascontiguousarray(values[:, order]), lat.copy(), lon[order]
+
+
+def _dimension_names(ds: h5py.Dataset) -> tuple[str, ...] | None:
+    try:
+        names = tuple(ds.dims[i][0].name.rsplit("/", 1)[-1] for i in range(ds.ndim))
+    except Exception:  # no dimension scales attached
+        return None
+    return names if all(names) else None
+
+
+def _scalar(value: object, default: float) -> float:
+    if value is None:
+        return default
+    return float(np.asarray(value).reshape(-1)[0])
+
+
+def file_name(date: dt.date, pass_: str = "D", *, downscaled: bool = False, hhmmss: str = "013500") -> str:
+    """The archive name of a day, e.g. ``LPRM-AMSR2_L3_D_SOILM3_V001_20150401013500.nc4``."""
+    ds = "DS_" if downscaled else ""
+    return f"LPRM-AMSR2_L3_{ds}{pass_}_SOILM3_V001_{date:%Y%m%d}{hhmmss}.nc4"
+
+
+def write(
+    path: str | Path,
+    fraction: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    *,
+    variable: str = DEFAULT_VARIABLE,
+    other_variables: tuple[str, ...] = VARIABLES,
+) -> None:
+    """Write one day in the product's layout: int16 percent, (Longitude, Latitude), zlib, CF-1.0.
+
+    ``fraction`` is (lat, lon) m3 m-3 with NaN gaps; other soil-moisture variables are all fill,
+    as in the real sample files that hold a single band.
+    """
+    import h5netcdf
+
+    percent = np.where(np.isfinite(fraction), np.round(np.clip(fraction, 0, 1) * 100), FILL).astype("int16")
+    with h5netcdf.File(path, "w") as nc:
+        nc.attrs["Conventions"] = "CF-1.0"
+        nc.dimensions = {"Longitude": lon.size, "Latitude": lat.size}
+        nc.create_variable("Longitude", ("Longitude",), "float32", data=lon.astype("float32")).attrs.update(
+            {"units": "degrees_east", "long_name": "Longitude"}
+        )
+        nc.create_variable("Latitude", ("Latitude",), "float32", data=lat.astype("float32")).attrs.update(
+            {"units": "degrees_north", "long_name": "Latitude"}
+        )
+        for var in dict.fromkeys((variable, *other_variables)):
+            data = percent.T if var == variable else np.full(percent.T.shape, FILL, "int16")
+            v = nc.create_variable(
+                var, ("Longitude", "Latitude"), "int16", data=data, fillvalue=FILL,
+                compression="gzip", compression_opts=2, chunks=percent.T.shape,
+            )
+            v.attrs.update({"units": "percent", "long_name": f"Volumetric Soil Moisture ({var})"})

@@ -1,0 +1,145 @@
+"""Thin fsspec edge: where stores and sources live, how to reach them, and fail-fast checks.
+
+URLs are anything fsspec understands: a local path (the default), ``file://``, ``memory://``
+or ``s3://`` through s3fs. For S3 the endpoint and credentials come from the standard AWS
+environment variables (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
+``AWS_ENDPOINT_URL``, ``AWS_REGION``) or from explicit ``storage_options``. Credentials are never
+logged: every message that may carry options goes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+
+from sgdsm_cloud.errors import ConfigError, StorageError
+
+_SECRET_KEYS = re.compile(r"(secret|token|password|key)", re.IGNORECASE)
+
+
+def parse_storage_options(text: str | None) -> dict[str, Any]:
+    """Parse the CLI's ``--storage-options JSON`` into a dict (empty when not given)."""
+    if not text:
+        return {}
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"--storage-options must be a JSON object, e.g. '{{\"anon\": true}}': {err}") from None
+    if not isinstance(options, dict):
+        raise ConfigError("--storage-options must be a JSON object, e.g. '{\"anon\": true}'")
+    return options
+
+
+def protocol_of(url: str) -> str:
+    """The fsspec protocol of ``url`` (``file`` for plain paths)."""
+    return url.split("://", 1)[0] if "://" in url else "file"
+
+
+def default_storage_options(url: str) -> dict[str, Any]:
+    """Options fsspec needs beyond its own defaults: the S3 endpoint from ``AWS_ENDPOINT_URL``."""
+    if protocol_of(url) != "s3":
+        return {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    return {"endpoint_url": endpoint} if endpoint else {}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A URL plus the fsspec options to reach it.
+
+    Attributes:
+        url: local path or fsspec URL of a store or a source prefix.
+        storage_options: passed to fsspec/s3fs; explicit values win over the environment.
+    """
+
+    url: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_cli(cls, url: str, options_json: str | None = None) -> "Location":
+        options = {**default_storage_options(url), **parse_storage_options(options_json)}
+        return cls(url.rstrip("/") if "://" in url else os.path.abspath(url), options)
+
+    @property
+    def protocol(self) -> str:
+        return protocol_of(self.url)
+
+    def filesystem(self) -> fsspec.AbstractFileSystem:
+        return fsspec.filesystem(self.protocol, **self.storage_options)
+
+    @property
+    def path(self) -> str:
+        """The URL without its protocol, as fsspec filesystems take it."""
+        return self.url.split("://", 1)[1] if "://" in self.url else self.url
+
+    def child(self, name: str) -> "Location":
+        return Location(f"{self.url.rstrip('/')}/{name}", dict(self.storage_options))
+
+    def __str__(self) -> str:  # never shows options, which may hold secrets
+        return self.url
+
+
+def redact(text: str, options: dict[str, Any] | None = None) -> str:
+    """Replace every secret-looking value from ``options`` and the AWS environment with ``***``."""
+    secrets = [
+        str(v)
+        for source in (options or {}, os.environ)
+        for k, v in _flatten(source)
+        if _SECRET_KEYS.search(k) and v and len(str(v)) >= 4
+    ]
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _flatten(mapping: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    if isinstance(mapping, dict) or hasattr(mapping, "items"):
+        for k, v in mapping.items():
+            if isinstance(v, dict):
+                items += _flatten(v, f"{prefix}{k}.")
+            else:
+                items.append((f"{prefix}{k}", v))
+    return items
+
+
+def check_reachable(location: Location, *, must_exist: bool = False) -> None:
+    """Fail fast, with a clear message, when a store or source cannot be reached.
+
+    For S3 this touches the bucket once: missing credentials, a wrong endpoint or a missing
+    bucket surface here instead of deep inside a dask task.
+    """
+    fs = location.filesystem()
+    try:
+        if location.protocol == "s3":
+            bucket = location.path.split("/", 1)[0]
+            fs.ls(bucket, refresh=True)
+        if must_exist and not fs.exists(location.path):
+            raise StorageError(f"{location.url} does not exist; check the URL")
+    except StorageError:
+        raise
+    except Exception as err:  # botocore/aiohttp raise many unrelated types
+        raise StorageError(_explain(location, err)) from None
+
+
+def _explain(location: Location, err: Exception) -> str:
+    name = type(err).__name__
+    text = redact(str(err), location.storage_options)
+    if name == "NoCredentialsError" or "Unable to locate credentials" in text:
+        return (
+            f"{location.url}: no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(and AWS_ENDPOINT_URL for a non-AWS endpoint), or pass --storage-options "
+            "'{\"anon\": true}' to read a public bucket."
+        )
+    if isinstance(err, FileNotFoundError) or "NoSuchBucket" in text:
+        return f"{location.url}: the bucket does not exist; create it or fix the URL"
+    if isinstance(err, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+        return f"{location.url}: access denied; check the credentials' permissions on this bucket"
+    if "Could not connect" in text or "Connect" in name or "EndpointConnection" in name:
+        return f"{location.url}: cannot reach the S3 endpoint ({text}); check AWS_ENDPOINT_URL and the network"
+    return f"{location.url}: cannot be reached ({name}: {text})"
