@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from sgdsm_cloud import __version__
+from sgdsm_cloud import __version__, config_file
 from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.storage import redact
 
@@ -33,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("SGDSM_CONFIG"),
+        help="pipeline YAML (one section per command, plus 'dask'); options given here override it "
+        "[env SGDSM_CONFIG]",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         try:
@@ -55,9 +63,17 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    config_path, _ = _config_path(parser, argv)
+    try:
+        config = config_file.load(config_path) if config_path else {}
+        config_file.apply(config, parser, source=str(config_path))
+    except SgdsmError as err:
+        print(f"sgdsm: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
     try:
+        config_file.apply_dask(config, source=str(config_path))
         return int(args.run(args) or EXIT_OK)
     except SgdsmError as err:
         print(f"sgdsm {args.command}: error: {redact(str(err))}", file=sys.stderr)
@@ -65,3 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sgdsm {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _config_path(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[str | None, list[str]]:
+    """Find ``--config`` before the full parse, so the file can set the subcommands' defaults."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=parser.get_default("config"))
+    known, rest = pre.parse_known_args(argv)
+    return known.config, rest

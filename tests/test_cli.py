@@ -1,0 +1,30 @@
+"""The command line: help works without heavy imports, errors are one line, not tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sgdsm_cloud import cli
+
+
+def test_module_entry_point_prints_help():
+    result = subprocess.run([sys.executable, "-m", "sgdsm_cloud", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: sgdsm" in result.stdout
+    for name in ("synth", "ingest", "train", "fill", "validate"):
+        assert name in result.stdout
+
+
+def test_help_does_not_import_torch_or_dask():
+    code = "import sys; from sgdsm_cloud.cli import build_parser; build_parser(); print('torch' in sys.modules, 'dask' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["no-such-step"])
+    assert exc.value.code == cli.EXIT_USAGE
+    assert "invalid choice" in capsys.readouterr().err
