@@ -1,0 +1,129 @@
+"""Publish a seamless cube: read its coordinates and attributes, write a STAC Collection + Item.
+
+The catalogue is self-contained (relative links), so the directory can be copied to any host.
+Credentials never reach it: hrefs lose user info and query strings, readers get only
+``{"anon": true}`` (plus a non-AWS endpoint), and the serialised catalogue is checked against
+every secret in the storage options and the environment before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sgdsm_cloud.errors import ConfigError, StorageError, StoreContractError
+from sgdsm_cloud.storage import Location, check_reachable, protocol_of, redact
+
+DEFAULT_COLLECTION_ID = "sgdsm-amsr2-soil-moisture"
+_COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """What to describe and where the catalogue goes.
+
+    Attributes:
+        filled: the seamless cube written by ``sgdsm fill`` (read with its storage options).
+        stac_out: directory or URL of the catalogue (``collection.json`` at its root).
+        href_public: URL readers open, when it differs from ``filled.url`` (a public bucket, an
+            https mirror); defaults to ``filled.url``.
+        collection_id: STAC id of the collection; the item id adds the time span.
+        license_id: SPDX identifier overriding the cube's ``license`` attribute.
+    """
+
+    filled: Location
+    stac_out: Location
+    href_public: str | None = None
+    collection_id: str = DEFAULT_COLLECTION_ID
+    license_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _COLLECTION_ID.match(self.collection_id):
+            raise ConfigError(
+                f"--collection-id {self.collection_id!r}: use letters, digits, '.', '_' and '-'"
+            )
+        if self.href_public and public_url(self.href_public) != self.href_public:
+            raise ConfigError(
+                "--href-public must not carry credentials, a query or a fragment; give the plain URL readers open"
+            )
+
+    @property
+    def public_href(self) -> str:
+        return self.href_public or public_url(self.filled.url)
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info, query or fragment, which may carry credentials or signatures."""
+    parts = urlsplit(url)
+    if len(parts.scheme) <= 1:  # a local path (or a Windows drive letter)
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def reader_storage_options(href: str, options: dict[str, Any]) -> dict[str, Any]:
+    """fsspec options an anonymous reader of ``href`` needs: ``anon`` and a non-AWS endpoint.
+
+    Nothing else is copied from ``options``: a whitelist, so no credential can slip through.
+    """
+    if protocol_of(href) != "s3":
+        return {}
+    reader: dict[str, Any] = {"anon": True}
+    endpoint = options.get("endpoint_url") or options.get("client_kwargs", {}).get("endpoint_url")
+    if endpoint:
+        reader["endpoint_url"] = public_url(str(endpoint))
+    return reader
+
+
+def publish(config: PublishConfig) -> str:
+    """Describe the cube at ``config.filled`` and write the catalogue; return the collection's URL."""
+    import xarray as xr
+
+    try:
+        import pystac
+
+        from sgdsm_cloud.publish.stac import describe
+        from sgdsm_cloud.publish.stac_io import FsspecStacIO
+    except ImportError as err:
+        raise ConfigError(
+            f"sgdsm publish needs pystac ({err}); install it with: pip install 'sgdsm_cloud[publish]'"
+        ) from None
+
+    check_reachable(config.filled, must_exist=True)
+    try:
+        ds = xr.open_zarr(config.filled.url, storage_options=config.filled.storage_options or None)
+    except (FileNotFoundError, KeyError) as err:
+        raise StoreContractError(
+            f"{config.filled.url}: no zarr store found ({err}); run 'sgdsm fill' first"
+        ) from None
+    href = config.public_href
+    collection = describe(
+        ds,
+        href,
+        reader_storage_options(href, config.filled.storage_options),
+        collection_id=config.collection_id,
+        license_id=config.license_id,
+    )
+    collection.normalize_hrefs(config.stac_out.url)
+    _refuse_secrets(collection, config)
+    check_reachable(config.stac_out)
+    collection.save(
+        catalog_type=pystac.CatalogType.SELF_CONTAINED,
+        stac_io=FsspecStacIO(config.stac_out.storage_options),
+    )
+    return collection.get_self_href() or config.stac_out.child("collection.json").url
+
+
+def _refuse_secrets(collection: Any, config: PublishConfig) -> None:
+    """Stop before writing if any secret of the options or the environment is in the catalogue."""
+    text = json.dumps([collection.to_dict(), *(item.to_dict() for item in collection.get_items())])
+    options = {"filled": config.filled.storage_options, "stac_out": config.stac_out.storage_options}
+    if redact(text, options) != text:
+        raise StorageError(
+            f"refusing to write the STAC catalogue to {config.stac_out.url}: it would contain a credential "
+            "from the storage options or the environment (check --href-public and the cube's attributes)"
+        )
