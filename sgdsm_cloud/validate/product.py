@@ -1,0 +1,233 @@
+"""The filled product where validation looks at it: read from a seamless store or computed.
+
+Validation needs filled values on small pieces of the grid (around simulated gaps, stations and
+time-series points). Reading a whole-grid product for that is wasteful, and computing one on a
+CPU is slow, so :class:`ModelProduct` runs the network on crops: a crop widened by the model's
+receptive radius (and wrapped across the dateline on a global grid) gives its core exactly the
+values a whole-grid fill gives, because no cell farther away can reach it. Products and flags
+are composed by ``sgdsm_cloud.fill.block.compose``, the same rule ``sgdsm fill`` applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.fill.block import Predictor, compose
+from sgdsm_cloud.fill.template import (
+    FLAG,
+    FLAG_FILLED,
+    FLAG_NOT_FILLED,
+    FLAG_NOT_LAND,
+    FLAG_OBSERVED,
+    SM,
+)
+
+__all__ = [
+    "FLAG_FILLED",
+    "FLAG_NOT_FILLED",
+    "FLAG_NOT_LAND",
+    "FLAG_OBSERVED",
+    "Crop",
+    "ModelFiller",
+    "ModelProduct",
+    "StoreProduct",
+    "read_days",
+]
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Row and column indices of a piece of the grid (columns may wrap on a global grid).
+
+    Attributes:
+        rows, cols: integer index arrays into the grid.
+        core: slices of the crop that hold the cells asked for (the rest is context).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    core: tuple[slice, slice]
+
+    @classmethod
+    def around(
+        cls,
+        rows: tuple[int, int],
+        cols: tuple[int, int],
+        halo: int,
+        shape: tuple[int, int],
+        periodic: bool,
+    ) -> Crop:
+        """Cells ``rows x cols`` (half-open ranges) plus ``halo`` cells on each side.
+
+        Rows are clipped at the poles; columns wrap when ``periodic``, else they are clipped.
+        """
+        r0, r1 = max(rows[0] - halo, 0), min(rows[1] + halo, shape[0])
+        if periodic and cols[1] - cols[0] + 2 * halo < shape[1]:
+            start = cols[0] - halo
+            col_idx = np.arange(start, cols[1] + halo) % shape[1]
+        else:
+            start = max(cols[0] - halo, 0)
+            col_idx = np.arange(start, min(cols[1] + halo, shape[1]))
+        core = (slice(rows[0] - r0, rows[1] - r0), slice(cols[0] - start, cols[1] - start))
+        return cls(np.arange(r0, r1), col_idx, core)
+
+    @classmethod
+    def whole(cls, shape: tuple[int, int]) -> Crop:
+        return cls.around((0, shape[0]), (0, shape[1]), 0, shape, False)
+
+    def take(self, grid: np.ndarray) -> np.ndarray:
+        """The crop of a ``(..., lat, lon)`` array."""
+        return grid[..., self.rows[:, None], self.cols[None, :]]
+
+
+def read_days(sm: xr.DataArray, days: np.ndarray, crop: Crop) -> np.ndarray:
+    """``sm`` on the given day indices and crop, NaN for days outside the record."""
+    ntime = sm.sizes["time"]
+    days = np.asarray(days, dtype=int)
+    inside = (days >= 0) & (days < ntime)
+    out = np.full((days.size, crop.rows.size, crop.cols.size), np.nan, dtype="float32")
+    if inside.any():
+        first, last = int(days[inside].min()), int(days[inside].max())
+        block = sm.isel(time=slice(first, last + 1), lat=crop.rows, lon=crop.cols).values
+        out[inside] = block[days[inside] - first]
+    return out
+
+
+@dataclass(frozen=True)
+class ModelFiller:
+    """A trained network with the geometry validation needs to cut its input.
+
+    Attributes:
+        predict: runs ``predict_days`` (device, batch size, autocast).
+        half_window: days on each side of the centre day.
+        receptive_radius: cells of context that reach an output cell.
+    """
+
+    predict: Predictor
+    half_window: int
+    receptive_radius: int
+
+    @classmethod
+    def from_checkpoint(
+        cls, checkpoint: Any, device: str = "cpu", batch_size: int = 8, amp: bool = False
+    ) -> ModelFiller:
+        config = checkpoint.config
+        return cls(
+            Predictor(checkpoint.model, device, amp, batch_size),
+            config.half_window,
+            config.receptive_radius,
+        )
+
+    def fill_window(self, values: np.ndarray, land: np.ndarray, centre: int) -> np.ndarray:
+        """The centre day of a window, filled: observed cells kept, NaN where the model does not reach."""
+        pred, reached = self.predict(
+            np.asarray(values, dtype="float32"), np.asarray(land, dtype=bool), np.array([centre])
+        )
+        observed = values[centre]
+        filled = np.where(reached[0] & land, pred[0], np.nan)
+        return np.where(np.isfinite(observed), observed, filled).astype("float32")
+
+
+class ModelProduct:
+    """The product computed from the raw cube by a :class:`ModelFiller`, where it is asked for.
+
+    Attributes:
+        sm: the raw cube's ``sm`` (lazy).
+        land: (lat, lon) bool land mask, the network's input mask.
+        fill_land: (lat, lon) bool, land outside the excluded regions (what the product fills).
+        periodic: longitude wraps around.
+    """
+
+    def __init__(
+        self,
+        sm: xr.DataArray,
+        land: np.ndarray,
+        fill_land: np.ndarray,
+        filler: ModelFiller,
+        periodic: bool,
+    ):
+        self.sm, self.land, self.fill_land, self.filler, self.periodic = (
+            sm,
+            land,
+            fill_land,
+            filler,
+            periodic,
+        )
+
+    def at_cells(
+        self, cells: list[tuple[int, int]], days: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, flags)``, each ``(days, cells)``, on the given day indices."""
+        days = np.asarray(days, dtype=int)
+        hw = self.filler.half_window
+        span = np.arange(days.min() - hw, days.max() + hw + 1)
+        values = np.full((days.size, len(cells)), np.nan, dtype="float32")
+        flags = np.zeros((days.size, len(cells)), dtype="uint8")
+        for k, (row, col) in enumerate(cells):
+            crop = Crop.around(
+                (row, row + 1),
+                (col, col + 1),
+                self.filler.receptive_radius,
+                self.land.shape,
+                self.periodic,
+            )
+            sm, flag = self._fill(crop, span, days - span[0])
+            values[:, k], flags[:, k] = (
+                sm[:, crop.core[0].start, crop.core[1].start],
+                flag[:, crop.core[0].start, crop.core[1].start],
+            )
+        return values, flags
+
+    def day(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, flags)`` of the whole grid on one day (the network runs on the full grid)."""
+        hw = self.filler.half_window
+        sm, flag = self._fill(
+            Crop.whole(self.land.shape), np.arange(day - hw, day + hw + 1), np.array([hw])
+        )
+        return sm[0], flag[0]
+
+    def _fill(
+        self, crop: Crop, span: np.ndarray, centres: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        block = read_days(self.sm, span, crop)
+        pred, reached = self.filler.predict(block, crop.take(self.land), centres)
+        return compose(block[centres], crop.take(self.fill_land), pred, reached)
+
+
+class StoreProduct:
+    """The product read from a seamless cube written by ``sgdsm fill`` (``sm`` and ``flag``)."""
+
+    def __init__(self, filled: xr.Dataset, raw_time: np.ndarray, source: str = "filled store"):
+        missing = [v for v in (SM, FLAG) if v not in filled.variables]
+        if missing:
+            raise StoreContractError(
+                f"{source} is not a seamless cube: missing {missing}; create it with 'sgdsm fill'"
+            )
+        self.filled, self.raw_time, self.source = filled, np.asarray(raw_time), source
+
+    def _times(self, days: np.ndarray) -> np.ndarray:
+        wanted = self.raw_time[np.asarray(days, dtype=int)]
+        have = np.isin(wanted, self.filled["time"].values)
+        if not have.all():
+            raise StoreContractError(
+                f"{self.source} has no day {str(wanted[~have][0])[:10]} ({int((~have).sum())} validated days "
+                "missing); fill the validated period or narrow --start/--end"
+            )
+        return wanted
+
+    def at_cells(
+        self, cells: list[tuple[int, int]], days: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        rows = xr.DataArray([r for r, _ in cells], dims="cell")
+        cols = xr.DataArray([c for _, c in cells], dims="cell")
+        sel = self.filled[[SM, FLAG]].sel(time=self._times(days)).isel(lat=rows, lon=cols).load()
+        return sel[SM].values.astype("float32"), sel[FLAG].values.astype("uint8")
+
+    def day(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        sel = self.filled[[SM, FLAG]].sel(time=self._times(np.array([day]))[0]).load()
+        return sel[SM].values.astype("float32"), sel[FLAG].values.astype("uint8")

@@ -1,0 +1,47 @@
+import numpy as np
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.fill.block import fill_land_mask
+from sgdsm_cloud.model.checkpoint import load_checkpoint
+from sgdsm_cloud.validate.product import Crop, ModelFiller, ModelProduct, read_days
+
+
+def test_crop_wraps_longitude_on_a_global_grid_and_clips_latitude():
+    crop = Crop.around((0, 2), (0, 3), 2, (10, 20), periodic=True)
+    np.testing.assert_array_equal(crop.rows, [0, 1, 2, 3])
+    np.testing.assert_array_equal(crop.cols, [18, 19, 0, 1, 2, 3, 4])
+    assert crop.core == (slice(0, 2), slice(2, 5))
+    grid = np.arange(200).reshape(10, 20)
+    np.testing.assert_array_equal(crop.take(grid)[crop.core], grid[0:2, 0:3])
+    regional = Crop.around((0, 2), (0, 3), 2, (10, 20), periodic=False)
+    np.testing.assert_array_equal(regional.cols, [0, 1, 2, 3, 4])
+    assert regional.core == (slice(0, 2), slice(0, 3))
+
+
+def test_read_days_pads_days_outside_the_record(tiny_raw):
+    crop = Crop.around((5, 7), (5, 7), 0, (48, 64), False)
+    block = read_days(tiny_raw[cube.SM], np.array([-2, -1, 0, 1]), crop)
+    assert np.isnan(block[:2]).all()
+    np.testing.assert_array_equal(block[2:], tiny_raw[cube.SM].values[0:2, 5:7, 5:7])
+
+
+def test_cell_series_from_crops_equal_the_whole_grid_fill(tiny_raw, tiny_model_dir):
+    """A crop widened by the receptive radius gives its centre the whole-grid values."""
+    checkpoint = load_checkpoint(tiny_model_dir)
+    filler = ModelFiller.from_checkpoint(checkpoint)
+    land = tiny_raw[cube.LAND].values.astype(bool)
+    fill_land = fill_land_mask(land, tiny_raw["lat"].values, tiny_raw["lon"].values)
+    product = ModelProduct(tiny_raw[cube.SM], land, fill_land, filler, periodic=False)
+    cells = [(10, 20), (0, 63), (30, 5)]
+    days = np.arange(2, 9)
+    values, flags = product.at_cells(cells, days)
+    for k, day in enumerate(days):
+        whole, whole_flags = product.day(int(day))
+        for c, (row, col) in enumerate(cells):
+            assert flags[k, c] == whole_flags[row, col]
+            np.testing.assert_allclose(values[k, c], whole[row, col], rtol=1e-5, equal_nan=True)
+    assert {1, 2} <= set(np.unique(flags))
+    observed = np.isfinite(tiny_raw[cube.SM].values[days][:, 10, 20])
+    np.testing.assert_array_equal(
+        values[observed, 0], tiny_raw[cube.SM].values[days][observed, 10, 20]
+    )
