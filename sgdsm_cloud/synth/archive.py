@@ -1,0 +1,311 @@
+"""Synthetic archives: the complete truth and what an AMSR2 archive would show of it.
+
+A day's archive value is the truth quantised the way the file format stores it (LPRM: integer
+percent, JAXA: 0.1 percent), where the pass's swath saw the cell and the retrieval succeeded;
+NaN elsewhere. :func:`synthesize` returns the whole period in memory (small regions and
+periods, e.g. tests); :func:`write_archive` streams day by day to real files plus a
+``truth.zarr`` written in time slabs, so memory stays bounded for a global year.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.formats import jaxa, lprm
+from sgdsm_cloud.grid import global_lat, global_lon
+from sgdsm_cloud.landmask import LAND_THRESHOLD, global_land_fraction
+from sgdsm_cloud.progress import progress as progress_bar
+from sgdsm_cloud.synth import swath
+from sgdsm_cloud.synth.config import SynthConfig
+from sgdsm_cloud.synth.field import SoilMoistureField
+from sgdsm_cloud.synth.retrieval import RetrievalModel
+
+TRUTH_STORE = "truth.zarr"
+TRUTH_SLAB_BYTES = 256 * 2**20  # upper bound of one truth time slab in memory
+TRUTH_MAX_DAYS_PER_CHUNK = 32
+LPRM_VARIABLE = lprm.DEFAULT_VARIABLE
+JAXA_VARIABLE = jaxa.DATASET
+# The reader turns JAXA's int16 into percent with the file's float32 scale attribute.
+_JAXA_SCALE = float(np.float32(0.1))
+
+
+@dataclass(frozen=True)
+class SynthDay:
+    """One synthetic day on the config's grid: ``truth`` complete over land, ``sm`` as archived."""
+
+    date: dt.date
+    truth: np.ndarray
+    sm: np.ndarray
+
+
+@dataclass(frozen=True)
+class WrittenArchive:
+    """Where :func:`write_archive` put things.
+
+    Attributes:
+        files: the daily archive files, in date order (paths or URLs).
+        truth: the truth cube's location.
+    """
+
+    files: tuple[str, ...]
+    truth: str
+
+
+def quantise(values: np.ndarray, fmt: str) -> np.ndarray:
+    """``values`` (m3 m-3) as the format's reader returns them after a write/read round trip."""
+    v = np.asarray(values, dtype="float64")
+    if fmt == "lprm":
+        return (np.round(v * 100.0) / 100.0).astype("float32")
+    return (np.round(v * 1000.0) * _JAXA_SCALE / 100.0).astype("float32")
+
+
+def iter_days(config: SynthConfig) -> Iterator[SynthDay]:
+    """Each day of the archive in order; memory stays at one day plus the weather memory."""
+    field = SoilMoistureField(config.seed, config.crop)
+    retrieval = RetrievalModel(config.seed, config.crop, field)
+    lat, lon = config.crop.lat, config.crop.lon
+    for date in config.days:
+        truth = field.truth(date)
+        seen = swath.observed(date, config.pass_, lat, lon, config.res) & retrieval.succeeded(
+            date, config.pass_
+        )
+        yield SynthDay(date, truth, np.where(seen, quantise(truth, config.fmt), np.float32(np.nan)))
+
+
+def file_name(config: SynthConfig, date: dt.date) -> str:
+    """The archive file name of ``date`` in the config's format, pass and resolution."""
+    if config.fmt == "lprm":
+        return lprm.file_name(date, config.pass_, downscaled=config.res == 0.1)
+    return jaxa.file_name(date, config.pass_, resolution=config.res)
+
+
+def synthesize(config: SynthConfig) -> xr.Dataset:
+    """The whole archive in memory, in the raw-cube layout plus ``truth(time, lat, lon)``.
+
+    ``sm`` holds what the files would give back; provenance marks every day ingested, with the
+    file name it would have (no checksum or size: nothing was written).
+    """
+    days = list(iter_days(config))
+    names = [file_name(config, d.date) for d in days]
+    ds = _coordinates(config, [d.date for d in days])
+    dims = ("time", "lat", "lon")
+    ds[cube.SM] = (dims, np.stack([d.sm for d in days]), cube.SM_ATTRS)
+    ds["truth"] = (dims, np.stack([d.truth for d in days]), _truth_attrs())
+    ds[cube.DAY_STATUS] = (
+        "time",
+        np.full(len(days), cube.STATUS_INGESTED, "uint8"),
+        cube.DAY_STATUS_ATTRS,
+    )
+    ds[cube.SOURCE_FILE] = (
+        "time",
+        np.array(names, dtype=np.dtypes.StringDType()),
+        {"long_name": "source file name"},
+    )
+    ds[cube.SOURCE_SHA256] = (
+        "time",
+        np.array([""] * len(days), dtype=np.dtypes.StringDType()),
+        {"long_name": "SHA-256 of the source file"},
+    )
+    ds[cube.SOURCE_SIZE] = (
+        "time",
+        np.zeros(len(days), "int64"),
+        {"long_name": "source file size", "units": "bytes"},
+    )
+    return ds
+
+
+def write_archive(
+    config: SynthConfig,
+    out_dir: str | os.PathLike[str],
+    progress: bool = True,
+    storage_options: dict[str, Any] | None = None,
+) -> WrittenArchive:
+    """Write one file per day in the real format and ``out_dir/truth.zarr``.
+
+    LPRM files hold the config's region; JAXA files always hold the global grid (the format has
+    no coordinates), NaN outside the region. ``truth.zarr`` (zarr v3) holds the complete truth
+    on the region's grid, written in time slabs of whole chunks. ``out_dir`` may be a local
+    directory or an fsspec URL (e.g. ``s3://bucket/prefix``) with ``storage_options``.
+    """
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    out = str(out_dir).rstrip("/")
+    fs, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
+    fs.makedirs(root, exist_ok=True)
+    truth_url = f"{out}/{TRUTH_STORE}"
+    slab_days = truth_days_per_chunk(config)
+    _write_truth_template(config, truth_url, slab_days, storage_options)
+    local_dir = isinstance(fs, LocalFileSystem)
+    files: list[str] = []
+    slab: list[np.ndarray] = []
+    days: Iterable[SynthDay] = iter_days(config)
+    if progress:
+        days = progress_bar(
+            days, desc=f"synth {config.fmt} {config.pass_}", total=len(config.days), unit="day"
+        )
+    with tempfile.TemporaryDirectory(prefix="sgdsm-synth-") as tmp:
+        for i, day in enumerate(days):
+            name = file_name(config, day.date)
+            path = Path(root if local_dir else tmp) / name
+            _write_file(config, path, day)
+            if not local_dir:
+                fs.put_file(str(path), f"{root}/{name}")
+                path.unlink()
+            files.append(f"{out}/{name}")
+            slab.append(day.truth)
+            if len(slab) == slab_days or i == len(config.days) - 1:
+                _write_truth_slab(truth_url, np.stack(slab), i + 1 - len(slab), storage_options)
+                slab = []
+    import zarr
+
+    with (
+        warnings.catch_warnings()
+    ):  # consolidated metadata is an extension of zarr v3; xarray reads it
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        zarr.consolidate_metadata(_store(truth_url, storage_options))
+    return WrittenArchive(tuple(files), truth_url)
+
+
+def truth_days_per_chunk(config: SynthConfig) -> int:
+    """Days per truth chunk (and slab): a power of two <= 32 whose slab fits TRUTH_SLAB_BYTES."""
+    nlat, nlon = config.crop.shape
+    days = TRUTH_MAX_DAYS_PER_CHUNK
+    while days > 1 and days * nlat * nlon * 4 > TRUTH_SLAB_BYTES:
+        days //= 2
+    return min(days, len(config.days))
+
+
+def _write_file(config: SynthConfig, path: Path, day: SynthDay) -> None:
+    if config.fmt == "lprm":
+        lprm.write(path, day.sm, config.crop.lat, config.crop.lon, variable=LPRM_VARIABLE)
+        return
+    world = np.full(
+        (global_lat(config.res).size, global_lon(config.res).size), np.nan, dtype="float32"
+    )
+    world[config.crop.rows, config.crop.cols] = day.sm
+    jaxa.write(path, world, pass_=config.pass_, date=day.date)
+
+
+def _coordinates(config: SynthConfig, dates: list[dt.date]) -> xr.Dataset:
+    """Coordinates, land mask and attributes shared by the in-memory cube and the truth store."""
+    land_fraction = config.crop.of(global_land_fraction(config.res))
+    return xr.Dataset(
+        {
+            cube.LAND: (
+                ("lat", "lon"),
+                (land_fraction >= LAND_THRESHOLD).astype("uint8"),
+                cube.LAND_ATTRS,
+            ),
+            cube.LAND_FRACTION: (("lat", "lon"), land_fraction, cube.LAND_FRACTION_ATTRS),
+        },
+        coords={
+            "time": ("time", pd.DatetimeIndex(dates).as_unit("ns"), cube.TIME_ATTRS),
+            "lat": ("lat", config.crop.lat, cube.LAT_ATTRS),
+            "lon": ("lon", config.crop.lon, cube.LON_ATTRS),
+        },
+        attrs=_attrs(config),
+    )
+
+
+def _truth_attrs() -> dict[str, Any]:
+    return {
+        **cube.SM_ATTRS,
+        "long_name": "synthetic true surface soil moisture, complete over land",
+    }
+
+
+def _attrs(config: SynthConfig) -> dict[str, Any]:
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
+    settings = {
+        **settings,
+        "start": str(config.start),
+        "end": str(config.end),
+        "bbox": config.bbox.as_list(),
+    }
+    return {
+        "Conventions": "CF-1.8, ACDD-1.3",
+        "title": f"Synthetic AMSR2 {config.fmt.upper()} soil moisture ({config.pass_} pass)",
+        "summary": "Physically plausible synthetic soil moisture with AMSR2 swath and retrieval gaps (sgdsm synth).",
+        "source": "sgdsm_cloud.synth",
+        "history": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} sgdsm synth {json.dumps(settings)}",
+        "time_coverage_start": str(config.start),
+        "time_coverage_end": str(config.end),
+        "geospatial_lat_min": float(config.crop.lat.min()),
+        "geospatial_lat_max": float(config.crop.lat.max()),
+        "geospatial_lon_min": float(config.crop.lon.min()),
+        "geospatial_lon_max": float(config.crop.lon.max()),
+        "source_product": config.fmt,
+        "source_variable": LPRM_VARIABLE if config.fmt == "lprm" else JAXA_VARIABLE,
+        "source_pass": config.pass_,
+        "synth_config": json.dumps(settings),
+        "quarantine": [],
+    }
+
+
+def _store(url: str, storage_options: dict[str, Any] | None) -> Any:
+    import zarr.storage
+
+    return (
+        zarr.storage.FsspecStore.from_url(url, storage_options=storage_options)
+        if "://" in url
+        else zarr.storage.LocalStore(url)
+    )
+
+
+def _write_truth_template(
+    config: SynthConfig, url: str, days_per_chunk: int, storage_options: dict[str, Any] | None
+) -> None:
+    import dask.array as da
+
+    ds = _coordinates(config, config.days).drop_vars(cube.LAND_FRACTION)
+    nlat, nlon = config.crop.shape
+    chunks = (days_per_chunk, min(cube.CubeChunks.lat, nlat), min(cube.CubeChunks.lon, nlon))
+    ds[cube.SM] = (
+        ("time", "lat", "lon"),
+        da.full((len(config.days), nlat, nlon), np.nan, dtype="float32", chunks=chunks),
+        _truth_attrs(),
+    )
+    ds.attrs["title"] = f"Synthetic soil-moisture truth for {ds.attrs['title']}"
+    del ds.attrs["quarantine"]
+    encoding = {
+        cube.SM: {"chunks": chunks, "fill_value": np.float32("nan")},
+        "time": {
+            "units": "days since 1970-01-01",
+            "calendar": "proleptic_gregorian",
+            "dtype": "int32",
+        },
+    }
+    ds.to_zarr(
+        _store(url, storage_options),
+        mode="w",
+        compute=False,
+        encoding=encoding,
+        zarr_format=3,
+        consolidated=False,
+    )
+
+
+def _write_truth_slab(
+    url: str, values: np.ndarray, start: int, storage_options: dict[str, Any] | None
+) -> None:
+    slab = xr.Dataset({cube.SM: (("time", "lat", "lon"), values)})
+    slab.to_zarr(
+        _store(url, storage_options),
+        region={"time": slice(start, start + len(values))},
+        consolidated=False,
+    )

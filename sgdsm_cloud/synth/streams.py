@@ -1,0 +1,14 @@
+"""Stream ids of the random fields: one per physical quantity, so draws never collide."""
+
+from enum import IntEnum
+
+
+class Stream(IntEnum):
+    WETNESS_ANOMALY = 1
+    POROSITY = 2
+    RESIDUAL = 3
+    STORM_CELLS = 4
+    STORM_SYSTEMS = 5
+    TEMPERATURE = 6
+    RFI = 7
+    RETRIEVAL = 8
