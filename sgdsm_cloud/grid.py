@@ -88,9 +88,10 @@ def infer_resolution(coord: np.ndarray) -> float:
     if coord.size < 2:
         raise ConfigError("cannot infer a grid resolution from fewer than two coordinates")
     steps = np.abs(np.diff(coord))
-    if not np.allclose(steps, steps[0], rtol=0, atol=1e-4):
+    step = abs(coord[-1] - coord[0]) / (coord.size - 1)  # the mean step: float32 files blur single steps
+    if not np.allclose(steps, step, rtol=0, atol=1e-4):
         raise ConfigError("coordinates are not on a regular grid")
-    return round(float(steps[0]), 6)
+    return round(float(step), 6)
 
 
 def is_global_lon(lon: np.ndarray) -> bool:

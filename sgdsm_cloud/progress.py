@@ -1,4 +1,4 @@
-"""Progress bars that follow the CLI's ``--quiet`` and stay silent when output is not a terminal."""
+"""Progress bars that follow the CLI's ``--quiet`` and stay terse when output is a log file."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from tqdm.auto import tqdm
 
 
 def progress(iterable: Any = None, *, desc: str, total: int | None = None, unit: str = "it", **kw: Any) -> tqdm:
-    """A tqdm bar, disabled when logging is at WARNING or above (``sgdsm -q``)."""
+    """A tqdm bar on stderr, off under ``sgdsm -q``; when stderr is not a terminal (a pod log,
+    CI) it updates every 30 s instead of continuously, so logs stay readable."""
     quiet = logging.getLogger("sgdsm_cloud").getEffectiveLevel() > logging.INFO
-    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=quiet, file=sys.stderr, dynamic_ncols=True, **kw)
+    interactive = sys.stderr.isatty()
+    kw.setdefault("mininterval", 0.1 if interactive else 30.0)
+    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=quiet, file=sys.stderr, dynamic_ncols=interactive, **kw)

@@ -81,8 +81,10 @@ def read_day(
                 values, lat, lon = jaxa.decode(h5, parsed)
     except BadInputFile:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except OSError as err:
         raise BadInputFile(parsed.name, f"not a readable HDF5/netCDF4 file (truncated or corrupt?): {err}") from None
+    except Exception as err:  # any malformed content must quarantine the file, never stop a run
+        raise BadInputFile(parsed.name, f"cannot decode ({type(err).__name__}: {err})") from None
     if not allow_empty and not np.isfinite(values).any():
         raise BadInputFile(parsed.name, "no valid retrieval in the whole grid (all fill)")
     return Day(parsed.name, parsed.date, parsed.pass_, values, lat, lon)

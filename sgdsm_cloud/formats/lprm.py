@@ -40,24 +40,29 @@ def decode(h5: h5py.File, parsed: ArchiveName, variable: str | None) -> tuple[np
     for coord in ("Latitude", "Longitude"):
         if coord not in h5:
             raise BadInputFile(name, f"no '{coord}' coordinate; not an LPRM L3 file")
-    lat = np.asarray(h5["Latitude"][:], dtype="float64")
-    lon = np.asarray(h5["Longitude"][:], dtype="float64")
+    lat = np.asarray(h5["Latitude"][:], dtype="float64").reshape(-1)
+    lon = np.asarray(h5["Longitude"][:], dtype="float64").reshape(-1)
     ds = h5[var]
     if ds.dtype.type not in _DTYPES:
         raise BadInputFile(name, f"'{var}' has dtype {ds.dtype}; expected int16 percent")
-    raw = ds[()]
     dims = _dimension_names(ds)
-    if dims == ("Latitude", "Longitude") and raw.shape == (lat.size, lon.size):
-        grid = raw
-    elif raw.shape == (lon.size, lat.size) and dims in (None, ("Longitude", "Latitude")):
-        grid = raw.T
+    # Check the shape before reading, so a malformed file never allocates a huge array.
+    if dims == ("Latitude", "Longitude") and ds.shape == (lat.size, lon.size):
+        transpose = False
+    elif ds.shape == (lon.size, lat.size) and dims in (None, ("Longitude", "Latitude")):
+        transpose = True
     else:
         raise BadInputFile(
             name,
-            f"'{var}' has shape {raw.shape} but the file's grid is Longitude={lon.size} x Latitude={lat.size}",
+            f"'{var}' has shape {ds.shape} but the file's grid is Longitude={lon.size} x Latitude={lat.size} "
+            "(wrong grid, or axes swapped without dimension names)",
         )
+    raw = ds[()]
+    grid = raw.T if transpose else raw
     attrs = ds.attrs
     fill = _scalar(attrs.get("_FillValue"), FILL)
+    if grid.dtype.kind == "f" and not np.isnan(fill) and np.isnan(grid).any():
+        raise BadInputFile(name, f"'{var}' holds NaN although its declared _FillValue is {fill:g}")
     scale = _scalar(attrs.get("scale_factor"), 1.0)
     offset = _scalar(attrs.get("add_offset"), 0.0)
     percent = grid.astype("float64") * scale + offset

@@ -1,0 +1,96 @@
+"""What one ``sgdsm ingest`` run is asked to do, checked before anything is read or written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+from sgdsm_cloud.cube import CubeChunks
+from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.formats.lprm import VARIABLES, variable_name
+from sgdsm_cloud.grid import BBox
+from sgdsm_cloud.storage import Location
+
+PASSES = ("A", "D")
+
+
+def default_workers() -> int:
+    """Worker processes for the local executor: the cores, at most 4 (I/O and zarr writes saturate)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """One ingest run.
+
+    Attributes:
+        sources: files, directories (walked recursively), globs or s3:// prefixes.
+        store: the raw cube (zarr v3), created on the first run and extended by later ones.
+        variable: LPRM band (``c1``/``c2``/``x`` or ``soil_moisture_*``); ``None`` keeps the
+            store's, else the LPRM default (C1). JAXA files hold one product and take none.
+        pass_: ``"A"`` or ``"D"``; ``None`` keeps the store's, else the one pass in the sources.
+        start, end: only files whose day falls in ``[start, end]``; a new store's time axis
+            spans them when given.
+        bbox: crop global files to this box (snapped to the grid); fixes a new store's grid.
+        workers: parallel slab tasks of the local executor (1 runs in this process).
+        chunks: chunk sizes of a new store; an existing store keeps its own.
+    """
+
+    sources: tuple[Location, ...]
+    store: Location
+    variable: str | None = None
+    pass_: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    bbox: BBox | None = None
+    workers: int = field(default_factory=default_workers)
+    chunks: CubeChunks = CubeChunks()
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ConfigError(
+                "ingest needs at least one SOURCE (file, directory, glob or s3:// prefix)"
+            )
+        if self.pass_ is not None and self.pass_ not in PASSES:
+            raise ConfigError(f"--pass must be A (ascending) or D (descending), got {self.pass_!r}")
+        if self.variable is not None and variable_name(self.variable) not in VARIABLES:
+            short = ", ".join(v.removeprefix("soil_moisture_") for v in VARIABLES)
+            raise ConfigError(
+                f"--variable must be one of {short} (LPRM bands), got {self.variable!r}"
+            )
+        if self.start and self.end and self.start > self.end:
+            raise ConfigError(f"--start {self.start} is after --end {self.end}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
+
+    @property
+    def lprm_variable(self) -> str | None:
+        """The full LPRM variable name, or ``None`` when not given."""
+        return variable_name(self.variable) if self.variable else None
+
+
+def parse_date(text: str | None, option: str) -> dt.date | None:
+    """Parse ``YYYY-MM-DD`` for ``--start``/``--end``."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def parse_chunks(text: str | None) -> CubeChunks:
+    """Parse ``--chunks TIME,LAT,LON`` (e.g. ``32,180,180``)."""
+    if not text:
+        return CubeChunks()
+    try:
+        time, lat, lon = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--chunks must be three integers TIME,LAT,LON (e.g. 32,180,180), got {text!r}"
+        ) from None
+    try:
+        return CubeChunks(time, lat, lon)
+    except Exception as err:
+        raise ConfigError(f"--chunks {text}: {err}") from None

@@ -1,0 +1,66 @@
+"""The quarantine list: files an ingest refused, with one line saying why.
+
+It lives in the store's root attribute ``quarantine`` (a list of ``{"file", "reason"}``), so the
+cube carries its own record and no side file makes zarr warn. Runs merge into it: a file seen
+again replaces its record, a file that later ingests fine leaves the list, and records of files
+a run did not see stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sgdsm_cloud.errors import BadInputFile
+
+ATTR = "quarantine"
+log = logging.getLogger("sgdsm_cloud.ingest")
+
+
+@dataclass(frozen=True, order=True)
+class QuarantineRecord:
+    """One refused file.
+
+    Attributes:
+        file: the file's URL or path, as listed.
+        reason: one line naming the problem (and the fix where there is one).
+    """
+
+    file: str
+    reason: str
+
+    @classmethod
+    def from_error(cls, url: str, err: BadInputFile) -> QuarantineRecord:
+        return cls(url, err.reason)
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.file)
+
+    def to_attr(self) -> dict[str, str]:
+        return {"file": self.file, "reason": self.reason}
+
+    def log(self) -> None:
+        """One warning line on stderr naming the file and the reason."""
+        log.warning("quarantined %s: %s", self.file, self.reason)
+
+
+def from_attr(value: Any) -> list[QuarantineRecord]:
+    """Records from the store's attribute (tolerates a missing or empty one)."""
+    return [QuarantineRecord(str(item["file"]), str(item["reason"])) for item in value or []]
+
+
+def merge(
+    existing: Iterable[QuarantineRecord],
+    new: Iterable[QuarantineRecord],
+    ingested_names: Iterable[str],
+) -> list[QuarantineRecord]:
+    """The list after a run, sorted by file: ``new`` replaces records of the same file,
+    and files ingested in this run (matched by base name) leave the list."""
+    by_file = {r.file: r for r in existing}
+    by_file.update({r.file: r for r in new})
+    ingested = set(ingested_names)
+    return sorted(r for r in by_file.values() if r.name not in ingested)

@@ -1,0 +1,239 @@
+"""``ingest(config)``: list, plan, write the template, run the slabs, record, consolidate.
+
+The driver reads nothing heavier than one probe file (to fix a new store's grid) and the
+store's one-dimensional ledger; the slabs do the work. Exit codes are the CLI's business:
+:class:`IngestReport` says what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from sgdsm_cloud.errors import BadInputFile, ConfigError
+from sgdsm_cloud.formats import jaxa, read_day
+from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
+from sgdsm_cloud.ingest import quarantine, store
+from sgdsm_cloud.ingest.config import IngestConfig
+from sgdsm_cloud.ingest.execute import run_distributed, run_local
+from sgdsm_cloud.ingest.geometry import StoreGrid
+from sgdsm_cloud.ingest.plan import (
+    Candidate,
+    Identity,
+    Ledger,
+    choose_pass,
+    make_plan,
+    parse_candidates,
+    select,
+)
+from sgdsm_cloud.ingest.quarantine import QuarantineRecord
+from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult
+from sgdsm_cloud.ingest.sources import list_sources, read_bytes
+from sgdsm_cloud.progress import progress
+from sgdsm_cloud.storage import check_reachable
+
+log = logging.getLogger("sgdsm_cloud.ingest")
+
+# Crash-recovery tests set this to make the driver die hard (SIGKILL) after N finished slabs.
+KILL_AFTER_SLABS_ENV = "SGDSM_INGEST_KILL_AFTER_SLABS"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What a run did.
+
+    Attributes:
+        store: the store's URL.
+        files_listed: files found under the sources.
+        ingested: files whose day was written in this run.
+        unchanged: files skipped because the store already holds them.
+        filtered: files of the other pass or outside ``--start``/``--end``.
+        quarantined: files refused in this run (the store's list also keeps earlier ones).
+        slabs: slab tasks run.
+        bytes_read: bytes read from sources by the slab tasks.
+        days: length of the store's time axis.
+    """
+
+    store: str
+    files_listed: int
+    ingested: int
+    unchanged: int
+    filtered: int
+    quarantined: tuple[QuarantineRecord, ...]
+    slabs: int
+    bytes_read: int
+    days: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.ingested} file(s) ingested, {self.unchanged} already in the store, "
+            f"{len(self.quarantined)} quarantined, {self.filtered} filtered out of {self.files_listed} listed; "
+            f"{self.days} days in the store"
+        )
+
+
+def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
+    """Ingest ``config.sources`` into ``config.store``; slabs run on ``client`` when given."""
+    if config.store.protocol != "file":
+        check_reachable(config.store)
+    sources = list_sources(config.sources)
+    candidates, records = parse_candidates(sources)
+    _log_all(records)
+
+    existing = _open(config)
+    pass_ = choose_pass(candidates, config.pass_, existing[1].pass_ if existing else None)
+    if existing:
+        ledger, identity, grid, attrs = existing
+        _check_compatible(config, identity, grid)
+    else:
+        identity, grid = _new_identity(candidates, pass_, config)
+        ledger, attrs = Ledger.new(config.chunks.time), {}
+
+    plan = make_plan(candidates, identity, ledger, config.start, config.end)
+    _log_all(plan.quarantine)
+    records += plan.quarantine
+    if existing:
+        store.extend(config.store, plan.time)
+    else:
+        store.create(
+            config.store,
+            plan.time,
+            grid,
+            identity,
+            config.chunks,
+            overwrite=store.exists(config.store),
+        )
+
+    context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
+    results = _run(plan.tasks, context, config.workers, client)
+    for result in results:
+        records += result.quarantine
+    ingested = [name for r in results for name in r.ingested]
+    report = IngestReport(
+        config.store.url,
+        len(sources),
+        len(ingested),
+        plan.unchanged,
+        plan.filtered,
+        tuple(sorted(records)),
+        len(plan.tasks),
+        sum(r.bytes_read for r in results),
+        len(plan.time),
+    )
+    merged = quarantine.merge(quarantine.from_attr(attrs.get(quarantine.ATTR)), records, ingested)
+    store.finish(config.store, merged, report.summary(), plan.time)
+    return report
+
+
+def _open(config: IngestConfig) -> tuple[Ledger, Identity, StoreGrid, dict] | None:
+    if not store.exists(config.store):
+        return None
+    if store.is_incomplete(config.store):
+        log.info("%s: recreating a template that an interrupted run left incomplete", config.store)
+        return None
+    return store.read(config.store)
+
+
+def _check_compatible(config: IngestConfig, identity: Identity, grid: StoreGrid) -> None:
+    """A store's product, variable and grid are fixed by its first run."""
+    if config.variable and (
+        identity.product != "lprm" or config.lprm_variable != identity.variable
+    ):
+        raise ConfigError(
+            f"--variable {config.variable} differs from the store's {identity.variable}; one cube holds one "
+            "variable: drop --variable or use another --store"
+        )
+    if config.bbox and not StoreGrid.from_bbox(identity.resolution, config.bbox).same_as(grid):
+        raise ConfigError(
+            f"--bbox {config.bbox.as_list()} differs from the store's grid ({grid.describe()}), which its "
+            "first run fixed: drop --bbox or use another --store"
+        )
+
+
+def _new_identity(
+    candidates: list[Candidate], pass_: str | None, config: IngestConfig
+) -> tuple[Identity, StoreGrid]:
+    """Fix a new store's product and grid.
+
+    The product and resolution are those of most files (``--variable`` implies LPRM; ties go
+    to sorted order), so a stray file of another product is quarantined instead of deciding
+    the cube. The grid is ``--bbox`` snapped to that resolution, else the grid of the first
+    such file that decodes.
+    """
+    selected, _ = select(candidates, pass_, config.start, config.end)
+    if config.variable:
+        selected = [c for c in selected if c.archive.product == "lprm"]
+    if not selected:
+        raise ConfigError(
+            f"nothing to ingest: no archive file of pass {pass_ or 'A/D'} between {config.start or 'any'} "
+            f"and {config.end or 'any'} among {len(candidates)} recognised file(s)"
+        )
+    ordered = _by_prevalence(selected)
+    if config.bbox:
+        first = ordered[0].archive
+        return _identity(first.product, first.resolution, first.pass_, config), StoreGrid.from_bbox(
+            first.resolution, config.bbox
+        )
+    reasons = []
+    for candidate in ordered:
+        archive = candidate.archive
+        identity = _identity(archive.product, archive.resolution, archive.pass_, config)
+        try:
+            data = read_bytes(candidate.source)
+            variable = identity.variable if identity.product == "lprm" else None
+            day = read_day(data, candidate.source.name, variable=variable)
+        except BadInputFile as err:
+            reasons.append(f"{candidate.source.name}: {err.reason}")
+            continue
+        return identity, StoreGrid(day.lat, day.lon, archive.resolution)
+    raise ConfigError(
+        f"no file could be decoded to fix the new store's grid ({len(reasons)} tried; first: {reasons[0]}); "
+        "fix the files or give the grid with --bbox"
+    )
+
+
+def _by_prevalence(candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates grouped by (product, resolution), most common group first, sorted within."""
+    groups: dict[tuple[str, float], list[Candidate]] = {}
+    for c in sorted(candidates, key=lambda c: (c.source.name, c.source.url)):
+        groups.setdefault((c.archive.product, c.archive.resolution), []).append(c)
+    return [c for group in sorted(groups.values(), key=len, reverse=True) for c in group]
+
+
+def _identity(product: str, resolution: float, pass_: str, config: IngestConfig) -> Identity:
+    if product == "jaxa":
+        if config.variable:
+            raise ConfigError(
+                "--variable selects an LPRM band; JAXA files hold one product: drop --variable"
+            )
+        return Identity(product, resolution, pass_, jaxa.DATASET)
+    return Identity(product, resolution, pass_, config.lprm_variable or DEFAULT_VARIABLE)
+
+
+def _run(tasks: tuple, context: SlabContext, workers: int, client: Any) -> list[SlabResult]:
+    results: list[SlabResult] = []
+    kill_after = int(os.environ.get(KILL_AFTER_SLABS_ENV, "0") or 0)
+    with progress(total=len(tasks), desc="ingest", unit="slab") as bar:
+
+        def on_result(result: SlabResult) -> None:
+            results.append(result)
+            _log_all(result.quarantine)
+            bar.update(1)
+            if kill_after and len(results) >= kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        if not tasks:
+            return results
+        if client is not None:
+            run_distributed(tasks, context, client, on_result)
+        else:
+            run_local(tasks, context, workers, on_result)
+    return results
+
+
+def _log_all(records: tuple[QuarantineRecord, ...] | list[QuarantineRecord]) -> None:
+    for record in records:
+        record.log()

@@ -1,0 +1,114 @@
+"""``sgdsm ingest`` through ``main()``: exit codes 0 / 3 / 1 and one stderr line per problem."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+
+from sgdsm_cloud.cli import main
+
+from .helpers import write_days
+
+
+def run(capsys, *argv: str) -> tuple[int, list[str]]:
+    code = main(["-q", "ingest", *argv])
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_clean_run_exits_0_and_summarises(tmp_path, capsys):
+    write_days(tmp_path / "raw", [0, 1])
+    store = str(tmp_path / "cube.zarr")
+    code, err = run(
+        capsys,
+        str(tmp_path / "raw"),
+        "--store",
+        store,
+        "--variable",
+        "x",
+        "--workers",
+        "1",
+        "--chunks",
+        "4,10,20",
+    )
+    assert code == 0
+    assert (
+        err[-1]
+        == f"sgdsm ingest: {store}: 2 file(s) ingested, 0 already in the store, 0 quarantined, 0 filtered out of 2 listed; 2 days in the store"
+    )
+    assert xr.open_zarr(store)["sm"].encoding["chunks"] == (4, 10, 20)
+
+
+def test_quarantine_exits_3_with_one_line_per_file(tmp_path, capsys, corpus):
+    code, err = run(
+        capsys,
+        str(corpus.directory),
+        "--store",
+        str(tmp_path / "c.zarr"),
+        "--variable",
+        "x",
+        "--workers",
+        "1",
+    )
+    assert code == 3
+    lines = [line for line in err if "quarantined" in line and "WARNING" in line]
+    assert len(lines) == len(corpus.bad)
+    for bad_name, reason in corpus.bad.items():
+        assert (
+            sum(
+                f"quarantined {corpus.directory / bad_name}: " in line and reason in line
+                for line in lines
+            )
+            == 1
+        )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--bbox", "1,2,3"], "--bbox must be four numbers"),
+        (["--start", "April"], "--start must be a date YYYY-MM-DD"),
+        (["--variable", "ku"], "--variable must be one of c1, c2, x"),
+        (["--storage-options", "{bad"], "--storage-options must be a JSON object"),
+    ],
+)
+def test_usage_errors_exit_1_with_one_line(tmp_path, capsys, extra, message):
+    write_days(tmp_path / "raw", [0])
+    code, err = run(capsys, str(tmp_path / "raw"), "--store", str(tmp_path / "c.zarr"), *extra)
+    assert code == 1 and len(err) == 1 and err[0].startswith("sgdsm ingest: error: ")
+    assert message in err[0]
+
+
+def test_missing_source_and_prepending_exit_1(tmp_path, capsys):
+    code, err = run(capsys, str(tmp_path / "absent"), "--store", str(tmp_path / "c.zarr"))
+    assert code == 1 and "does not exist" in err[-1]
+    write_days(tmp_path / "raw", [3])
+    assert (
+        run(capsys, str(tmp_path / "raw"), "--store", str(tmp_path / "c.zarr"), "--variable", "x")[
+            0
+        ]
+        == 0
+    )
+    write_days(tmp_path / "raw", [1])
+    code, err = run(capsys, str(tmp_path / "raw"), "--store", str(tmp_path / "c.zarr"))
+    assert (
+        code == 1
+        and "a store only grows forward in time: skip them with --start 2015-04-04" in err[-1]
+    )
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["ingest", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    for option in (
+        "--store",
+        "--variable",
+        "--pass",
+        "--start",
+        "--end",
+        "--bbox",
+        "--storage-options",
+        "--workers",
+    ):
+        assert option in out
