@@ -1,0 +1,122 @@
+"""``sgdsm fill``: gap-fill a raw cube on a dask.distributed cluster into an analysis-ready zarr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sgdsm_cloud.fill.config import FillConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    defaults = FillConfig()
+    parser = subparsers.add_parser(
+        "fill",
+        help="fill the gaps of a raw cube with a trained model (dask.distributed)",
+        description=(
+            "Fill the gaps of the raw cube at --store with the model at --model and write the "
+            "seamless cube to --out (zarr v3, CF/ACDD). One task per output tile on a "
+            "LocalCluster, or on the cluster at --scheduler. An interrupted run resumes when the "
+            "same command is re-run."
+        ),
+    )
+    parser.add_argument("--store", required=True, help="raw cube URL (local path, s3://...)")
+    parser.add_argument(
+        "--model", required=True, help="checkpoint directory written by 'sgdsm train' (path or URL)"
+    )
+    parser.add_argument("--out", required=True, help="output zarr URL")
+    parser.add_argument(
+        "--scheduler", help="address of a running dask scheduler (default: start a LocalCluster)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="LocalCluster worker processes (default: one per core; 1 with --gpu)",
+    )
+    parser.add_argument(
+        "--start", help="first day to fill, YYYY-MM-DD (default: the store's first day)"
+    )
+    parser.add_argument(
+        "--end", help="last day to fill, YYYY-MM-DD (default: the store's last day)"
+    )
+    parser.add_argument(
+        "--storage-options", help="fsspec options as JSON, for the store, the output and the model"
+    )
+    parser.add_argument(
+        "--tile-days", type=int, default=defaults.tile_days, help="days per tile (= output shard)"
+    )
+    parser.add_argument(
+        "--tile-cells",
+        type=int,
+        default=defaults.tile_cells,
+        help="cells per tile side (= output shard)",
+    )
+    parser.add_argument(
+        "--chunk-days",
+        type=int,
+        help="days per inner chunk (default: largest divisor of --tile-days <= 32)",
+    )
+    parser.add_argument(
+        "--chunk-cells",
+        type=int,
+        help="cells per inner chunk side (default: largest divisor of --tile-cells <= 90)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="centre days per model call"
+    )
+    parser.add_argument(
+        "--gpu", action="store_true", help="tasks need resources GPU=1 and run on CUDA with bf16"
+    )
+    parser.add_argument(
+        "--retries", type=int, default=defaults.retries, help="extra attempts of a failing tile"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output instead of resuming it"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sgdsm_cloud.fill.executor import connect, run_fill
+    from sgdsm_cloud.storage import Location, check_reachable
+
+    config = FillConfig(
+        tile_days=args.tile_days,
+        tile_cells=args.tile_cells,
+        chunk_days=args.chunk_days,
+        chunk_cells=args.chunk_cells,
+        batch_size=args.batch_size,
+        gpu=args.gpu,
+        retries=args.retries,
+    )
+
+    def location(url: str) -> Location:  # fsspec options only for URLs; local paths take none
+        return Location.from_cli(url, args.storage_options if "://" in url else None)
+
+    source, out, model = location(args.store), location(args.out), location(args.model)
+    check_reachable(source, must_exist=True)
+    check_reachable(model, must_exist=True)
+    check_reachable(out)
+    with connect(args.scheduler, args.workers, args.gpu) as client:
+        summary = run_fill(
+            source,
+            out,
+            model,
+            config,
+            client,
+            start=args.start,
+            end=args.end,
+            overwrite=args.overwrite,
+        )
+    print(
+        json.dumps(
+            {
+                "out": summary.out,
+                "tiles": summary.tiles,
+                "skipped": summary.skipped,
+                **summary.totals(),
+            },
+            sort_keys=True,
+        )
+    )
+    return 0

@@ -1,0 +1,148 @@
+"""The notebook API: a lazy, dask-backed seamless cube computed by the user's own scheduler.
+
+``fill_dataset(raw, checkpoint)`` builds one dask task per tile of the same block plan the
+distributed ``sgdsm fill`` runs, each calling the same array core (``block.fill_block``), so
+both paths give the same values. Nothing is computed until the user asks::
+
+    filled = fill_dataset(cube.open_cube(url), "s3://models/sgdsm")
+    filled.sm.sel(lat=45.125, lon=10.125, method="nearest").plot()   # runs only the tiles needed
+    filled.to_zarr("s3://bucket/filled.zarr")                          # same layout as the CLI's
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.fill.block import Predictor, fill_block, fill_land_mask
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
+from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
+from sgdsm_cloud.fill.template import FLAG, SM, ModelInfo, encoding_for, template_for
+from sgdsm_cloud.storage import Location
+
+# A checkpoint directory (path, URL or Location), or a loaded model.checkpoint.Checkpoint.
+CheckpointLike = str | os.PathLike[str] | Location | Any
+
+
+def fill_dataset(
+    raw: xr.Dataset,
+    checkpoint: CheckpointLike,
+    *,
+    start: Any = None,
+    end: Any = None,
+    config: FillConfig | None = None,
+    storage_options: dict[str, Any] | None = None,
+    device: str | None = None,
+) -> xr.Dataset:
+    """The seamless cube of ``raw`` from ``start`` to ``end``, lazily: sm, flag, land, attrs.
+
+    Args:
+        raw: a raw cube (``cube.open_cube``, or any Dataset following the cube contract).
+        checkpoint: a checkpoint directory (path or URL) or a loaded ``Checkpoint``. A directory
+            is loaded once per worker process; a loaded checkpoint travels in the graph once.
+        config: tiling and layout (``FillConfig()`` by default); tiles are the result's chunks.
+        storage_options: fsspec options to reach a checkpoint URL.
+        device: ``"cuda"`` or ``"cpu"``; default CUDA where the computing process has it.
+    """
+    from sgdsm_cloud.model.checkpoint import Checkpoint, as_location, load_checkpoint
+
+    config = config or FillConfig()
+    cube.check_contract(raw, "raw dataset")
+    if isinstance(checkpoint, Checkpoint):
+        loaded, model_ref = checkpoint, checkpoint
+    else:
+        model_ref = as_location(checkpoint, storage_options)
+        loaded = load_checkpoint(model_ref.url, "cpu", storage_options=model_ref.storage_options)
+    plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
+    source = str(raw.encoding.get("source", "in-memory dataset"))
+    result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
+    sm, flag = _lazy_tiles(raw, plan, model_ref, config.batch_size, device)
+    result[SM] = result[SM].copy(data=sm)
+    result[FLAG] = result[FLAG].copy(data=flag)
+    for name, encoding in encoding_for(result, plan.layout).items():
+        result[name].encoding = encoding
+    return result
+
+
+def _lazy_tiles(
+    raw: xr.Dataset, plan: FillPlan, model_ref: Any, batch_size: int, device: str | None
+) -> tuple[Any, Any]:
+    """``sm`` and ``flag`` as dask arrays of one delayed task per tile, assembled in tile order."""
+    import dask
+    import dask.array as da
+
+    sm = da.asarray(raw[cube.SM].data)
+    land = np.asarray(raw[cube.LAND].values).astype(bool)
+    lat, lon = raw["lat"].values, raw["lon"].values
+    model = dask.delayed(model_ref, pure=True)  # one graph key shared by every tile
+    sm_tiles, flag_tiles = [], []
+    for spec in plan.blocks:
+        runs = [slice(*run) for run in spec.read_lon]
+        block = da.concatenate(
+            [sm[slice(*spec.read_time), slice(*spec.read_lat), run] for run in runs], axis=2
+        )
+        block_land = np.concatenate([land[slice(*spec.read_lat), run] for run in runs], axis=1)
+        write, (_, cy, cx) = spec.write_slices, spec.core_slices
+        fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
+        tile = dask.delayed(_fill_tile, pure=True, nout=2)(
+            block, block_land, fill_land, spec.to_json(), model, batch_size, device
+        )
+        sm_tiles.append(da.from_delayed(tile[0], spec.shape, dtype="float32"))
+        flag_tiles.append(da.from_delayed(tile[1], spec.shape, dtype="uint8"))
+    grid = [len(tile_starts(n, s)) for n, s in zip(plan.shape, plan.layout.shards, strict=True)]
+    return da.block(_nest(sm_tiles, grid)), da.block(_nest(flag_tiles, grid))
+
+
+def _nest(items: list[Any], grid: list[int]) -> list[Any]:
+    """A flat time-major list of tiles as the nested lists ``da.block`` takes."""
+    nt, ny, nx = grid
+    return [
+        [[items[(it * ny + iy) * nx + ix] for ix in range(nx)] for iy in range(ny)]
+        for it in range(nt)
+    ]
+
+
+def _fill_tile(
+    block: np.ndarray,
+    land: np.ndarray,
+    fill_land: np.ndarray,
+    spec_json: str,
+    model_ref: Any,
+    batch_size: int,
+    device: str | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    spec = BlockSpec.from_json(spec_json)
+    (sm, flag), _ = fill_block(
+        np.asarray(block, dtype="float32"),
+        land,
+        fill_land,
+        spec,
+        _predictor(model_ref, batch_size, device),
+    )
+    return sm, flag
+
+
+def _predictor(model_ref: Any, batch_size: int, device: str | None) -> Predictor:
+    import torch
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(model_ref, Location):
+        model = _load(model_ref.url, json.dumps(model_ref.storage_options, sort_keys=True), device)
+    else:
+        model = model_ref.model
+    return Predictor(model, device=device, amp=device == "cuda", batch_size=batch_size)
+
+
+@lru_cache(maxsize=2)
+def _load(url: str, options_json: str, device: str) -> Any:
+    """Each process loads a checkpoint directory once, whatever the number of tiles it runs."""
+    from sgdsm_cloud.model.checkpoint import load_checkpoint
+
+    return load_checkpoint(url, device, storage_options=json.loads(options_json)).model

@@ -1,0 +1,216 @@
+"""One tile of a fill: read its haloed input, run the network on its gap days, compose, write.
+
+:func:`fill_block` is the array core (numpy in, numpy out; no zarr, no dask) shared by the
+distributed path and the notebook API. :func:`fill_tile` is the I/O shell around it for one
+task: read from the raw store, write the tile's whole shards, then record it in the manifest.
+Each task is a pure function of its BlockSpec: rerunning it rewrites the same shards with the
+same values, which makes retries and rescheduling after a worker's death safe.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.fill.geometry import BlockSpec
+from sgdsm_cloud.fill.manifest import Manifest
+from sgdsm_cloud.fill.template import (
+    FLAG,
+    FLAG_FILLED,
+    FLAG_NOT_FILLED,
+    FLAG_NOT_LAND,
+    FLAG_OBSERVED,
+    SM,
+)
+from sgdsm_cloud.landmask import excluded_regions
+from sgdsm_cloud.storage import Location
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded network and how to run it (``model.infer.predict_days`` arguments).
+
+    ``threads`` (CPU only) is applied in the calling thread: torch keeps its intra-op thread
+    count per thread, so a value set elsewhere (say, when a dask worker starts) does not reach
+    the threads that run tasks. With ``lock``, calls run one at a time: on a dask worker with
+    ``n`` threads, one tile's network uses all ``n`` cores while other tiles read and write,
+    instead of ``n`` tiles each starting ``n`` threads.
+    """
+
+    model: Any  # SGDSMNet; typed loosely so importing this module does not import torch
+    device: str = "cpu"
+    amp: bool = False
+    batch_size: int = 4
+    threads: int | None = None
+    lock: Any = field(default=None, compare=False)  # a threading.Lock shared by a process's tasks
+
+    def __call__(
+        self, sm: np.ndarray, land: np.ndarray, centre_days: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        from sgdsm_cloud.model.infer import predict_days
+
+        with self.lock or nullcontext():
+            if self.threads is not None and torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
+            return predict_days(
+                self.model,
+                sm,
+                land,
+                centre_days,
+                batch_size=self.batch_size,
+                device=self.device,
+                amp=self.amp,
+            )
+
+
+@dataclass(frozen=True)
+class FillJob:
+    """What every task of one run needs besides its BlockSpec (small; travels with each task).
+
+    Attributes:
+        source: the raw cube.
+        out: the seamless cube (its template already written).
+        manifest: the completion manifest's prefix.
+    """
+
+    source: Location
+    out: Location
+    manifest: Location
+
+
+def compose(
+    observed: np.ndarray, fill_land: np.ndarray, pred: np.ndarray, reached: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The product and its flag for cells of ``observed`` (t, y, x).
+
+    Observed cells of ``fill_land`` (land outside the excluded regions, (y, x)) keep their
+    value; gaps take the network output where it ``reached``, else NaN and ``not_filled``;
+    everything off ``fill_land`` is NaN with flag ``not_land_or_excluded``.
+    """
+    seen = np.isfinite(observed)
+    flag = np.where(seen, FLAG_OBSERVED, np.where(reached, FLAG_FILLED, FLAG_NOT_FILLED)).astype(
+        "uint8"
+    )
+    flag[:, ~fill_land] = FLAG_NOT_LAND
+    sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, pred, np.nan))
+    return sm.astype("float32"), flag
+
+
+def fill_block(
+    block: np.ndarray,
+    land: np.ndarray,
+    fill_land: np.ndarray,
+    spec: BlockSpec,
+    predict: Predictor | None,
+) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any]]:
+    """Fill the tile of ``spec`` from its haloed input ``block``.
+
+    Args:
+        block: the raw ``sm`` input, ``spec.read_shape``, NaN where missing.
+        land: the raw land mask over the input block (y, x), the network's input mask.
+        fill_land: cells of the tile (y, x) the product fills (land, not excluded).
+        predict: the network; may be None when the tile needs none (no land gaps).
+
+    The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
+    tile or a gap-free one never touches it. Returns ``((sm, flag), counts)``.
+    """
+    t, y, x = spec.core_slices
+    observed = block[t, y, x]
+    gaps = ~np.isfinite(observed) & fill_land
+    gap_days = np.flatnonzero(gaps.any(axis=(1, 2)))
+    pred = np.full(observed.shape, np.nan, dtype="float32")
+    reached = np.zeros(observed.shape, dtype=bool)
+    if gap_days.size:
+        if predict is None:
+            raise ValueError(f"tile {spec.id} has land gaps but no model was given")
+        day_pred, day_reached = predict(block, land, gap_days + t.start)
+        pred[gap_days] = day_pred[:, y, x]
+        reached[gap_days] = day_reached[:, y, x]
+    sm, flag = compose(observed, fill_land, pred, reached)
+    counts = {
+        "model_days": int(gap_days.size),
+        "observed": int((flag == FLAG_OBSERVED).sum()),
+        "filled": int((flag == FLAG_FILLED).sum()),
+        "not_filled": int((flag == FLAG_NOT_FILLED).sum()),
+    }
+    return (sm, flag), counts
+
+
+def fill_land_mask(land: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Cells the product fills: land outside the regions SGD-SM leaves out."""
+    return land.astype(bool) & ~excluded_regions(lat, lon)
+
+
+class TileStores:
+    """The raw cube and the output arrays of one run, opened once per worker process.
+
+    Reopening them per tile would cost every tile the metadata reads of both stores. Tiles
+    write straight to the output's zarr arrays: the template declares no CF scaling, so values
+    are stored as they are, and each write covers whole shards (``plan.check_aligned``).
+    """
+
+    def __init__(self, job: FillJob) -> None:
+        import zarr
+
+        self.job = job
+        self.source = cube.open_cube(job.source.url, job.source.storage_options, chunks=None)
+        self.land = self.source[cube.LAND].values.astype(bool)
+        self.lat, self.lon = self.source["lat"].values, self.source["lon"].values
+        group = zarr.open_group(
+            job.out.url, mode="r+", storage_options=job.out.storage_options or None
+        )
+        self.sm, self.flag = group[SM], group[FLAG]
+        self.manifest = Manifest(job.manifest)
+
+
+def read_input(stores: TileStores, spec: BlockSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(block, land, fill_land)`` of ``spec``: its haloed input, the land under it, what to fill.
+
+    Longitude runs are read one by one and concatenated, so a halo across the dateline costs
+    two small reads, never the whole row.
+    """
+    t, y = slice(*spec.read_time), slice(*spec.read_lat)
+    runs = [slice(*run) for run in spec.read_lon]
+    block = np.concatenate([stores.source[cube.SM][t, y, run].values for run in runs], axis=2)
+    land = np.concatenate([stores.land[y, run] for run in runs], axis=1)
+    write, (_, cy, cx) = spec.write_slices, spec.core_slices
+    fill_land = fill_land_mask(land[cy, cx], stores.lat[write["lat"]], stores.lon[write["lon"]])
+    return block.astype("float32", copy=False), land, fill_land
+
+
+def write_tile(stores: TileStores, spec: BlockSpec, sm: np.ndarray, flag: np.ndarray) -> None:
+    """Write the tile's ``sm`` and ``flag``: whole shards, no coordinates, no static variables."""
+    region = tuple(spec.write_slices.values())
+    stores.sm[region] = sm
+    stores.flag[region] = flag
+
+
+def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) -> dict[str, Any]:
+    """Read, fill, write and record one tile; returns a small status for the driver."""
+    started = time.perf_counter()
+    block, land, fill_land = read_input(stores, spec)
+    read_done = time.perf_counter()
+    (sm, flag), counts = fill_block(block, land, fill_land, spec, predict)
+    fill_done = time.perf_counter()
+    write_tile(stores, spec, sm, flag)
+    status = {
+        "id": spec.id,
+        **counts,
+        "kind": "ocean"
+        if not fill_land.any()
+        else ("gap_free" if counts["model_days"] == 0 else "filled"),
+        "seconds": {
+            "read": round(read_done - started, 4),
+            "fill": round(fill_done - read_done, 4),
+            "write": round(time.perf_counter() - fill_done, 4),
+        },
+    }
+    stores.manifest.mark_done(spec.id, status)
+    return status

@@ -1,0 +1,111 @@
+"""From a raw cube's coordinates, a model's reach and a FillConfig to the run's block plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sgdsm_cloud.errors import ChunkAlignmentError, ConfigError
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.fill.geometry import AXES, BlockSpec, Domain, Halo, plan_blocks
+from sgdsm_cloud.fill.layout import Layout, output_layout
+from sgdsm_cloud.grid import is_global_lon
+
+
+@dataclass(frozen=True)
+class FillPlan:
+    """Everything the driver decides before any task runs.
+
+    Attributes:
+        domain: output extent within the raw record.
+        halo: the model's reach (half window in days, receptive radius in cells).
+        layout: the output's chunks and shards; tiles are its shards.
+        blocks: one BlockSpec per tile.
+    """
+
+    domain: Domain
+    halo: Halo
+    layout: Layout
+    blocks: tuple[BlockSpec, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.domain.days, self.domain.nlat, self.domain.nlon)
+
+    @property
+    def time_slice(self) -> slice:
+        """The output days as a slice of the raw cube's time axis."""
+        return slice(self.domain.first_day, self.domain.first_day + self.domain.days)
+
+    def fingerprint(self, source_url: str, model_sha256: str, gpu: bool) -> dict[str, Any]:
+        """What must match for a re-run to resume this run's output (see manifest.py)."""
+        return {
+            "source": source_url,
+            "model_sha256": model_sha256,
+            "first_day": self.domain.first_day,
+            "shape": list(self.shape),
+            "chunks": list(self.layout.chunks),
+            "shards": list(self.layout.shards),
+            "halo": [self.halo.days, self.halo.cells],
+            "precision": "bf16" if gpu else "fp32",
+        }
+
+
+def halo_of(model_config: Any) -> Halo:
+    """The input context a model needs: its half window (days) and receptive radius (cells)."""
+    return Halo(days=model_config.half_window, cells=model_config.receptive_radius)
+
+
+def output_days(time: np.ndarray, start: Any = None, end: Any = None) -> tuple[int, int]:
+    """``(first_day, days)`` of ``[start, end]`` (inclusive) on the raw cube's ``time`` axis."""
+    index = pd.DatetimeIndex(time)
+    first = index[0] if start is None else pd.Timestamp(start).normalize()
+    last = index[-1] if end is None else pd.Timestamp(end).normalize()
+    if first < index[0] or last > index[-1] or first > last:
+        raise ConfigError(
+            f"--start/--end {first.date()}..{last.date()} must be an ordered range inside the "
+            f"store's days {index[0].date()}..{index[-1].date()}"
+        )
+    first_day = int(index.get_loc(first))
+    return first_day, int(index.get_loc(last)) - first_day + 1
+
+
+def plan_fill(
+    raw: xr.Dataset, halo: Halo, config: FillConfig, start: Any = None, end: Any = None
+) -> FillPlan:
+    """The block plan for filling ``raw`` (a raw cube) from ``start`` to ``end``."""
+    first_day, days = output_days(raw["time"].values, start, end)
+    domain = Domain(
+        record_days=raw.sizes["time"],
+        first_day=first_day,
+        days=days,
+        nlat=raw.sizes["lat"],
+        nlon=raw.sizes["lon"],
+        periodic_lon=raw.sizes["lon"] > 1 and is_global_lon(raw["lon"].values),
+    )
+    layout = output_layout((days, domain.nlat, domain.nlon), config)
+    blocks = tuple(plan_blocks(domain, layout.tile, halo))
+    check_aligned(blocks, layout, (days, domain.nlat, domain.nlon))
+    return FillPlan(domain=domain, halo=halo, layout=layout, blocks=blocks)
+
+
+def check_aligned(
+    blocks: tuple[BlockSpec, ...], layout: Layout, shape: tuple[int, int, int]
+) -> None:
+    """Raise ChunkAlignmentError unless every tile is a union of whole shards.
+
+    Two writers on one shard lose data (a partial shard is read-modify-write), and xarray does
+    not check this for numpy data, so the plan is checked before any task runs.
+    """
+    for block in blocks:
+        spans = zip(AXES, block.write, layout.shards, shape, strict=True)
+        for axis, (start, stop), shard, size in spans:
+            if start % shard or (stop % shard and stop != size):
+                raise ChunkAlignmentError(
+                    f"tile {block.id}: {axis} {start}:{stop} is not a union of whole shards of "
+                    f"{shard}; tiles must be planned from the output layout (plan_fill does this)"
+                )

@@ -1,0 +1,118 @@
+"""Per-worker state of a fill: the network loaded once per worker, never in task closures.
+
+``client.register_plugin(FillPlugin(...), name=PLUGIN_NAME)`` runs :meth:`FillPlugin.setup` on
+every worker, including workers that join or restart later; tasks fetch the plugin with
+:func:`worker_plugin`. CUDA is initialised inside the worker, never in the driver. The plugin
+also keeps the run's open stores, so tiles after the first skip the stores' metadata reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from distributed import WorkerPlugin
+
+from sgdsm_cloud.errors import CheckpointError, ConfigError
+from sgdsm_cloud.fill.block import FillJob, Predictor, TileStores
+from sgdsm_cloud.storage import Location
+
+PLUGIN_NAME = "sgdsm-fill-model"
+logger = logging.getLogger(__name__)
+
+
+class FillPlugin(WorkerPlugin):
+    """Loads a checkpoint onto the worker's device (a :class:`Predictor`) and opens the stores.
+
+    Args:
+        model: the checkpoint directory (local path or fsspec URL with its options).
+        sha256: the weights' SHA-256 the driver planned with; a worker that finds other
+            weights refuses to start instead of mixing two models in one product.
+        gpu: run on CUDA with bf16 autocast; otherwise on the CPU with as many torch threads
+            as the worker has, one tile's network at a time (the others read and write
+            meanwhile), so the worker never runs more compute threads than it has.
+        batch_size: centre days per forward pass.
+    """
+
+    def __init__(self, model: Location, sha256: str, *, gpu: bool, batch_size: int) -> None:
+        self.model = model
+        self.sha256 = sha256
+        self.gpu = gpu
+        self.batch_size = batch_size
+        self.predictor: Predictor | None = None
+        self._stores: TileStores | None = None
+
+    def setup(self, worker: Any) -> None:
+        import torch
+
+        from sgdsm_cloud.model.checkpoint import load_checkpoint
+
+        if self.gpu and not torch.cuda.is_available():
+            raise ConfigError(f"--gpu was given but worker {worker.address} sees no CUDA device")
+        device = "cuda" if self.gpu else "cpu"
+        reuse_freed_memory()
+        checkpoint = load_checkpoint(
+            self.model.url, device, storage_options=self.model.storage_options
+        )
+        if checkpoint.sha256 != self.sha256:
+            raise CheckpointError(
+                f"{self.model.url}: weights changed since the fill was planned (sha256 "
+                f"{checkpoint.sha256[:12]}... instead of {self.sha256[:12]}...); restart the fill"
+            )
+        threads = max(1, worker.state.nthreads) if device == "cpu" else None
+        self.predictor = Predictor(
+            checkpoint.model,
+            device=device,
+            amp=device == "cuda",
+            batch_size=self.batch_size,
+            threads=threads,
+            lock=threading.Lock(),
+        )
+        logger.info(
+            "worker %s loaded model sha256:%s on %s", worker.address, self.sha256[:12], device
+        )
+
+    def stores(self, job: FillJob) -> TileStores:
+        """The stores of ``job``, opened on first use by this worker."""
+        if self._stores is None or self._stores.job != job:
+            self._stores = TileStores(job)
+        return self._stores
+
+    def teardown(self, worker: Any) -> None:
+        self.predictor = None
+        self._stores = None
+
+
+def reuse_freed_memory() -> None:
+    """Let glibc keep freed blocks for reuse instead of returning them to the system at once.
+
+    dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes glibc's mmap
+    threshold at 128 KiB: then every network activation (freed after each layer) is a fresh
+    mmap, page-faulted again at the next layer. On the development CPU that made the same
+    inference cost 1.7-1.9x the CPU time it takes outside a worker (docs/fill.md, Workers).
+    Raising both thresholds (the mmap one to glibc's 32 MiB maximum) restores heap reuse; the
+    worker then holds about one tile's working memory between tiles. A no-op without glibc.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)
+    mallopt(m_trim_threshold, 1024 * 1024 * 1024)
+
+
+def worker_plugin() -> FillPlugin:
+    """The plugin of the worker running the current task, with its model loaded."""
+    from distributed import get_worker
+
+    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    if not isinstance(plugin, FillPlugin) or plugin.predictor is None:
+        raise CheckpointError(
+            f"this worker has no model loaded; register {PLUGIN_NAME} before submitting tiles"
+        )
+    return plugin

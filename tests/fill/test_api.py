@@ -1,0 +1,78 @@
+"""The lazy notebook API: block-by-block equals one piece, whatever the tiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sgdsm_cloud.fill.api import fill_dataset
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_OBSERVED
+
+from .conftest import make_raw, one_piece_fill
+
+BATCH = 32  # one model call per tile: the tiny test network's cost is per call, not per day
+
+
+def assert_same_fill(sm, flag, reference) -> None:
+    ref_sm, ref_flag = reference
+    np.testing.assert_array_equal(flag, ref_flag)
+    np.testing.assert_array_equal(np.isnan(sm), np.isnan(ref_sm))
+    assert np.nanmax(np.abs(sm - ref_sm)) <= 1e-5
+
+
+@pytest.fixture(scope="module")
+def global_raw():
+    return make_raw(days=24)
+
+
+@pytest.fixture(scope="module")
+def global_reference(global_raw, checkpoint):
+    return one_piece_fill(global_raw, checkpoint.model, checkpoint.config.receptive_radius)
+
+
+@pytest.mark.parametrize(
+    ("tile_days", "tile_cells"),
+    [
+        (24, 96),  # one tile: its halo wraps the whole globe onto itself
+        (10, 20),  # remainders on every axis; dateline tiles read both sides
+        (5, 32),
+    ],
+)
+def test_block_by_block_equals_one_piece_on_a_global_grid(
+    global_raw, global_reference, checkpoint, tile_days, tile_cells
+):
+    config = FillConfig(tile_days=tile_days, tile_cells=tile_cells, batch_size=BATCH)
+    filled = fill_dataset(global_raw, checkpoint, config=config).compute(scheduler="synchronous")
+    assert_same_fill(filled.sm.values, filled.flag.values, global_reference)
+
+
+def test_block_by_block_equals_one_piece_on_a_regional_grid_with_tiles_near_the_halo_size(
+    checkpoint, model_dir
+):
+    raw = make_raw(days=6, lon_cells=slice(14, 38))  # 24 columns: longitude is not periodic
+    reference = one_piece_fill(raw, checkpoint.model, checkpoint.config.receptive_radius)
+    config = FillConfig(tile_days=6, tile_cells=4, batch_size=BATCH)  # tiles of 4 cells, halo of 3
+    filled = fill_dataset(raw, model_dir, config=config).compute(scheduler="synchronous")
+    assert_same_fill(filled.sm.values, filled.flag.values, reference)
+
+
+def test_the_reference_cube_exercises_every_flag(global_reference):
+    _, flag = global_reference
+    assert set(np.unique(flag)) == {FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED}
+
+
+def test_result_is_lazy_chunked_by_tile_and_cut_to_the_requested_days(global_raw, checkpoint):
+    filled = fill_dataset(
+        global_raw,
+        checkpoint,
+        start="2015-03-05",
+        end="2015-03-14",
+        config=FillConfig(tile_days=4, tile_cells=24),
+    )
+    assert filled.sm.chunks == ((4, 4, 2), (24, 24), (24, 24, 24, 24))
+    assert str(filled.time.values[0])[:10] == "2015-03-05" and filled.sizes["time"] == 10
+    assert filled.attrs["time_coverage_start"] == "2015-03-05"
+    assert filled.attrs["model_sha256"] == checkpoint.sha256
+    whole = fill_dataset(global_raw, checkpoint, config=FillConfig(tile_days=4, tile_cells=24))
+    np.testing.assert_array_equal(filled.flag.values, whole.flag.isel(time=slice(4, 14)).values)

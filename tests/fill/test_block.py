@@ -1,0 +1,87 @@
+"""The per-tile array core: composition rules, and when the network is (not) needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sgdsm_cloud.fill.block import Predictor, compose, fill_block, fill_land_mask
+from sgdsm_cloud.fill.geometry import Domain, Halo, TileShape, plan_blocks
+from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_OBSERVED
+
+NAN = np.nan
+
+
+def test_compose_keeps_observations_fills_reached_gaps_and_flags_the_rest():
+    observed = np.array([[[0.2, NAN, NAN, 0.4, NAN]]], dtype="float32")
+    fill_land = np.array([[True, True, True, False, False]])
+    pred = np.array([[[9.0, 0.3, 0.7, 9.0, 9.0]]], dtype="float32")
+    reached = np.array([[[True, True, False, True, True]]])
+    sm, flag = compose(observed, fill_land, pred, reached)
+    np.testing.assert_array_equal(
+        flag, [[[FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_NOT_LAND]]]
+    )
+    np.testing.assert_array_equal(sm, np.array([[[0.2, 0.3, NAN, NAN, NAN]]], dtype="float32"))
+    assert sm.dtype == np.float32 and flag.dtype == np.uint8
+
+
+def test_excluded_regions_are_not_filled_even_on_land():
+    lat = np.array([70.0, 40.0, -70.0])
+    lon = np.array([-40.0, 20.0])  # Greenland's longitude, then Europe's
+    fill = fill_land_mask(np.ones((3, 2), dtype="uint8"), lat, lon)
+    np.testing.assert_array_equal(fill, [[False, True], [True, True], [False, False]])
+
+
+def _single_block(days: int, nlat: int, nlon: int):
+    domain = Domain(
+        record_days=days, first_day=0, days=days, nlat=nlat, nlon=nlon, periodic_lon=False
+    )
+    return plan_blocks(domain, TileShape(days, nlat, nlon), Halo(4, 3))[0]
+
+
+def test_gap_free_and_ocean_tiles_never_call_the_network():
+    spec = _single_block(5, 4, 6)
+    block = np.full((5, 4, 6), 0.25, dtype="float32")
+    land = np.zeros((4, 6), dtype=bool)
+    land[:, :3] = True
+    block[:, :, 3:] = NAN  # gaps only over the ocean
+    (sm, flag), counts = fill_block(block, land, land, spec, predict=None)
+    assert counts["model_days"] == 0
+    assert (flag[:, :, :3] == FLAG_OBSERVED).all() and (flag[:, :, 3:] == FLAG_NOT_LAND).all()
+    (sm, flag), counts = fill_block(block, land, np.zeros_like(land), spec, predict=None)
+    assert counts["model_days"] == 0 and (flag == FLAG_NOT_LAND).all() and np.isnan(sm).all()
+
+
+def test_the_network_runs_only_on_days_with_land_gaps(checkpoint):
+    spec = _single_block(6, 8, 8)
+    block = np.full((6, 8, 8), 0.3, dtype="float32")
+    block[2, 3, 3] = NAN
+    block[4, 5, 5] = NAN
+    land = np.ones((8, 8), dtype=bool)
+    with pytest.raises(ValueError, match="no model"):
+        fill_block(block, land, land, spec, predict=None)
+    (sm, flag), counts = fill_block(block, land, land, spec, Predictor(checkpoint.model))
+    assert counts == {"model_days": 2, "observed": 6 * 64 - 2, "filled": 2, "not_filled": 0}
+    assert flag[2, 3, 3] == FLAG_FILLED and np.isfinite(sm[2, 3, 3])
+    np.testing.assert_array_equal(sm[flag == FLAG_OBSERVED], np.float32(0.3))
+
+
+def test_predictor_sets_torch_threads_in_the_thread_that_runs_it(checkpoint):
+    import threading
+
+    import torch
+
+    block = np.full((9, 6, 6), NAN, dtype="float32")
+    block[3, 2, 2] = 0.3
+    predictor = Predictor(checkpoint.model, threads=1, lock=threading.Lock())
+    seen = []
+
+    def task():
+        torch.set_num_threads(2)  # what this thread had before the call
+        _, reached = predictor(block, np.ones((6, 6), dtype=bool), np.array([4]))
+        seen.append((torch.get_num_threads(), bool(reached[0, 2, 2])))
+
+    thread = threading.Thread(target=task)
+    thread.start()
+    thread.join()
+    assert seen == [(1, True)]

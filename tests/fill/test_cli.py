@@ -1,0 +1,97 @@
+"""``sgdsm fill`` through ``cli.main``: the distributed path agrees with the notebook API."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from sgdsm_cloud import cli, cube
+from sgdsm_cloud.fill.api import fill_dataset
+from sgdsm_cloud.fill.config import FillConfig
+
+from .conftest import make_raw, write_raw
+
+TILING = ["--tile-days", "8", "--tile-cells", "24", "--chunk-cells", "12", "--batch-size", "32"]
+
+
+def last_json_line(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
+    tmp_path, cluster, client, model_dir, capsys
+):
+    raw_url = write_raw(make_raw(days=20), str(tmp_path / "raw.zarr"))
+    out = tmp_path / "filled.zarr"
+    argv = [
+        "fill",
+        "--store",
+        raw_url,
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--scheduler",
+        cluster.scheduler_address,
+    ]
+    assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
+    summary = last_json_line(capsys.readouterr().out)
+    assert summary["tiles"] == 2 * 2 * 4 and summary["skipped"] == 0
+
+    distributed = xr.open_zarr(out)
+    config = FillConfig(tile_days=8, tile_cells=24, chunk_cells=12, batch_size=32)
+    lazy = fill_dataset(
+        cube.open_cube(raw_url), model_dir, start="2015-03-03", end="2015-03-18", config=config
+    )
+    notebook = lazy.compute()  # on the test's distributed client
+    xr.testing.assert_allclose(
+        distributed[["sm", "flag", "land"]], notebook[["sm", "flag", "land"]], rtol=0, atol=1e-5
+    )
+    np.testing.assert_array_equal(distributed.flag.values, notebook.flag.values)
+
+    # The same command again finds every tile done and only re-consolidates.
+    assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
+    assert last_json_line(capsys.readouterr().out)["skipped"] == 16
+
+
+def test_cli_starts_its_own_local_cluster_by_default(tmp_path, model_dir, capsys):
+    raw_url = write_raw(make_raw(days=8), str(tmp_path / "raw.zarr"))
+    out = tmp_path / "filled.zarr"
+    argv = [
+        "fill",
+        "--store",
+        raw_url,
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    assert cli.main([*argv, "--tile-days", "8", "--tile-cells", "48", "--batch-size", "32"]) == 0
+    assert last_json_line(capsys.readouterr().out)["tiles"] == 2
+    assert set(np.unique(xr.open_zarr(out).flag.values)) <= {0, 1, 2, 3}
+
+
+def test_cli_errors_are_one_line_naming_the_fix(tmp_path, cluster, model_dir, capsys):
+    raw_url = write_raw(make_raw(days=8), str(tmp_path / "raw.zarr"))
+    argv = [
+        "fill",
+        "--store",
+        raw_url,
+        "--model",
+        str(model_dir),
+        "--out",
+        str(tmp_path / "o.zarr"),
+        "--scheduler",
+        cluster.scheduler_address,
+    ]
+    assert cli.main([*argv, "--start", "2014-01-01"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--start/--end" in err
+    assert cli.main([*argv, "--tile-cells", "30", "--chunk-cells", "20"]) == cli.EXIT_ERROR
+    assert "multiple of 'chunk_cells'" in capsys.readouterr().err
+    assert cli.main([*argv[:4], str(tmp_path / "no-model"), *argv[5:]]) == cli.EXIT_ERROR
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""Output metadata: CF/ACDD attributes, provenance without credentials, codecs and fill values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from sgdsm_cloud import __version__
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.fill.geometry import Halo
+from sgdsm_cloud.fill.plan import plan_fill
+from sgdsm_cloud.fill.template import (
+    FLAG,
+    SM,
+    ModelInfo,
+    encoding_for,
+    output_attrs,
+    public_url,
+    template_for,
+)
+
+from .conftest import make_raw
+
+MODEL = ModelInfo(
+    sha256="f" * 64, config={"layers": 3}, provenance={"period": ["2019-01-01", "2019-12-31"]}
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "public"),
+    [
+        ("s3://bucket/raw.zarr", "s3://bucket/raw.zarr"),
+        ("s3://AKIA123:s3cr3t@bucket/raw.zarr", "s3://bucket/raw.zarr"),
+        ("https://host/raw.zarr?X-Amz-Signature=abc", "https://host/raw.zarr"),
+        ("/data/raw.zarr", "/data/raw.zarr"),
+    ],
+)
+def test_public_url_drops_credentials_and_signatures(url, public):
+    assert public_url(url) == public
+
+
+def test_attrs_carry_provenance_and_append_a_history_line():
+    attrs = output_attrs(
+        {"history": "2026-01-01 sgdsm ingest", "license": "CC-BY-4.0", "unrelated": 1},
+        source_url="s3://AKIA123:s3cr3t@bucket/raw.zarr",
+        model=MODEL,
+        time_coverage=("2015-01-01", "2015-12-31"),
+        geospatial={},
+        created=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+    )
+    assert attrs["Conventions"] == "CF-1.10, ACDD-1.3"
+    assert attrs["history"].splitlines() == [
+        "2026-01-01 sgdsm ingest",
+        f"2026-11-21T12:00:00Z sgdsm fill {__version__}: filled gaps of s3://bucket/raw.zarr"
+        f" with model sha256:{'f' * 64}",
+    ]
+    assert attrs["source_store"] == "s3://bucket/raw.zarr" and "s3cr3t" not in str(attrs)
+    assert attrs["model_sha256"] == "f" * 64 and "2019-12-31" in attrs["model_provenance"]
+    assert attrs["license"] == "CC-BY-4.0" and "unrelated" not in attrs
+    assert "10.5194/essd-13-1385-2021" in attrs["references"]
+    assert (attrs["time_coverage_start"], attrs["time_coverage_end"]) == (
+        "2015-01-01",
+        "2015-12-31",
+    )
+
+
+def test_template_is_lazy_and_encodes_fill_values_and_shards():
+    raw = make_raw(days=10)
+    config = FillConfig(tile_days=10, tile_cells=24, chunk_days=5, chunk_cells=12)
+    plan = plan_fill(raw, Halo(4, 3), config)
+    template = template_for(raw, plan, "/data/raw.zarr", MODEL)
+    assert template[SM].chunks == ((10,), (24, 24), (24, 24, 24, 24))  # never computed: dask
+    assert template["land"].dtype == np.uint8 and template.attrs["geospatial_lat_min"] == -90.0
+    encoding = encoding_for(template, plan.layout)
+    assert np.isnan(encoding[SM]["fill_value"]) and np.isnan(encoding[SM]["_FillValue"])
+    assert encoding[SM]["shards"] == (10, 24, 24) and encoding[SM]["chunks"] == (5, 12, 12)
+    assert encoding[FLAG]["fill_value"] == 0 and "_FillValue" not in encoding[FLAG]
+    unsharded = plan_fill(
+        raw, Halo(4, 3), FillConfig(tile_days=10, tile_cells=24, chunk_days=10, chunk_cells=24)
+    )
+    assert "shards" not in encoding_for(template, unsharded.layout)[SM]
