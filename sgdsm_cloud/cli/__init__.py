@@ -54,11 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
+    """By default: this package's INFO and everyone's warnings; ``-v`` all INFO, ``-vv`` DEBUG.
+
+    The threshold sits on the handler, because dask sets its own loggers' levels when it is
+    imported (after this runs) and would otherwise flood the terminal with scheduler INFO lines.
+    """
     level = logging.WARNING if quiet else (logging.INFO if verbose <= 1 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("sgdsm_cloud").setLevel(level)
     if verbose == 0 and not quiet:
-        logging.getLogger("sgdsm_cloud").setLevel(logging.INFO)
-        logging.getLogger().setLevel(logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("sgdsm_cloud"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -424,13 +424,15 @@ def truth(ctx: Context) -> Section:
         ],
     )
     ds = xr.open_zarr(c.truth.url, storage_options=c.truth.storage_options or None)
-    if "truth" not in ds.variables or ds["truth"].dims != ("time", "lat", "lon"):
+    # truth.zarr from 'sgdsm synth' holds the field as 'sm'; an in-memory synthesis calls it 'truth'.
+    name = "truth" if "truth" in ds.variables else "sm"
+    if name not in ds.variables or ds[name].dims != ("time", "lat", "lon"):
         raise StoreContractError(
-            f"{redact(c.truth.url)}: expected a 'truth(time, lat, lon)' variable (truth.zarr from 'sgdsm synth')"
+            f"{redact(c.truth.url)}: expected a 'sm(time, lat, lon)' truth variable (truth.zarr from 'sgdsm synth')"
         )
     # The truth may cover a region of the raw cube's grid (or the reverse): align on cell centres.
     half_cell = abs(float(ctx.lat[1] - ctx.lat[0])) / 2 if ctx.lat.size > 1 else 1e-6
-    field = ds["truth"].reindex(lat=ctx.lat, lon=ctx.lon, method="nearest", tolerance=half_cell)
+    field = ds[name].reindex(lat=ctx.lat, lon=ctx.lon, method="nearest", tolerance=half_cell)
     days = [d for d in ctx.days if ctx.dates[d] in pd.DatetimeIndex(ds["time"].values)]
     if not days:
         section.paragraphs.append("The truth store covers none of the validated days.")

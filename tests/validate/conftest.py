@@ -69,7 +69,7 @@ def tiny_store(tmp_path_factory, tiny_raw) -> Path:
 @pytest.fixture(scope="session")
 def truth_store(tmp_path_factory, tiny_raw) -> Path:
     path = tmp_path_factory.mktemp("truth") / "truth.zarr"
-    xr.Dataset({"truth": (("time", "lat", "lon"), smooth_field())}, coords=tiny_raw.coords).to_zarr(
+    xr.Dataset({"sm": (("time", "lat", "lon"), smooth_field())}, coords=tiny_raw.coords).to_zarr(
         path, mode="w"
     )
     return path

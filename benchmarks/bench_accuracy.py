@@ -1,0 +1,283 @@
+"""Accuracy of SGD-SM against temporal baselines on simulated gaps (a benchmark, not a test).
+
+Real data (part ``real``): the 15 real LPRM AMSR2 days in tests/data/lprm (X band) are ingested
+with ``sgdsm ingest``; ``sgdsm train`` trains self-supervised on days 1-10 only (days after the
+period count as unobserved); then 27 x 27-cell squares of observed land are hidden on days
+11-15 and SGD-SM, temporal linear interpolation and the +-4-day window mean are scored on the
+removed cells (R, RMSE, MAE in m3/m3). Days outside the record count as unobserved for every
+method.
+
+Synthetic data (part ``synthetic``): a synthetic archive (``sgdsm_cloud.synth``, 60 days from
+2019-04-01 over the US Great Plains, where 40 x 40 patches are all land) is written as a raw
+cube; the model trains on days 1-50 and is scored on days 52-60, on simulated squares and
+against the complete truth inside the archive's real gaps.
+
+Every method sees the same windows (``sgdsm_cloud.validate``) and is scored on the cells that
+every method fills; ``coverage`` is the share of the removed cells each method fills.
+Run directly (prints Markdown tables; stores, models and results.json go to ``--out``,
+default benchmarks/results/accuracy/)::
+
+    python benchmarks/bench_accuracy.py [--part real|synthetic|both] [--epochs 60] ...
+
+or through ``python benchmarks/run.py accuracy [--quick]`` (``run(quick)``; the quick mode
+trains for a few epochs on the synthetic archive only: a smoke run, not an accuracy claim).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.cli import main as sgdsm
+from sgdsm_cloud.fill.block import fill_land_mask
+from sgdsm_cloud.grid import is_global_lon
+from sgdsm_cloud.model.checkpoint import load_checkpoint
+from sgdsm_cloud.validate import baselines
+from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases, truth_cases
+from sgdsm_cloud.validate.evaluate import Evaluation, evaluate
+from sgdsm_cloud.validate.masks import GapConfig
+from sgdsm_cloud.validate.methods import LINEAR, SGDSM, WINDOW_MEAN, model_method
+from sgdsm_cloud.validate.metrics import score
+from sgdsm_cloud.validate.product import ModelFiller
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_LPRM = REPO / "tests" / "data" / "lprm"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the benchmark trains (CPU) and how many squares it hides."""
+
+    preset: str = "small"
+    features: int = 16
+    epochs: int = 60
+    samples_per_epoch: int = 512
+    batch_size: int = 16
+    lr: float = 1e-3
+    loss_norm: str = "l1"
+    patience: int = 6
+    lr_drops: int = 2
+    squares_per_day: int = 20
+    synth_bbox: str = "-110,30,-80,50"
+    synth_days: int = 60
+    synth_train_days: int = 50
+    seed: int = 0
+
+
+QUICK = Settings(
+    epochs=3, samples_per_epoch=64, squares_per_day=4, synth_days=20, synth_train_days=14
+)
+
+
+def train_args(store: Path, model: Path, start: str, end: str, s: Settings) -> list[str]:
+    """The ``sgdsm train`` arguments of a benchmark run."""
+    options = (
+        f"--preset {s.preset} --features {s.features} --start {start} --end {end} "
+        f"--epochs {s.epochs} --samples-per-epoch {s.samples_per_epoch} "
+        f"--batch-size {s.batch_size} --lr {s.lr} --loss-norm {s.loss_norm} "
+        f"--patience {s.patience} --lr-drops {s.lr_drops} --device cpu --seed {s.seed}"
+    )
+    return ["-q", "train", "--store", str(store), "--out", str(model), *options.split()]
+
+
+def run_sgdsm(argv: list[str]) -> float:
+    """Run one ``sgdsm`` command; returns its wall time in seconds."""
+    started = time.perf_counter()
+    if sgdsm(argv) != 0:
+        raise SystemExit(f"sgdsm {argv[1]} failed")
+    return round(time.perf_counter() - started, 1)
+
+
+def methods(model_dir: Path) -> dict:
+    filler = ModelFiller.from_checkpoint(load_checkpoint(model_dir), device="cpu", batch_size=8)
+    return {
+        SGDSM: model_method(filler),
+        LINEAR: lambda case: baselines.linear_interpolation(case.values, case.centre),
+        WINDOW_MEAN: lambda case: baselines.window_mean(case.values, case.centre),
+    }
+
+
+def square_scores(store: Path, model_dir: Path, days: list[int], s: Settings) -> list[dict]:
+    """Every method on 27 x 27 squares of observed land hidden on ``days``."""
+    raw = cube.open_cube(str(store))
+    land = raw[cube.LAND].values.astype(bool)
+    fillable = fill_land_mask(land, raw["lat"].values, raw["lon"].values)
+    config = GapConfig(mode="squares", size=27, per_day=s.squares_per_day, margin=11, seed=s.seed)
+    gaps = draw_gaps(raw[cube.SM], fillable, days, config, np.arange(raw.sizes["time"]))
+    model = load_checkpoint(model_dir).config
+    halo = max(11, model.receptive_radius)
+    periodic = is_global_lon(raw["lon"].values)
+    dates = raw.indexes["time"]
+    cases = simulated_cases(raw[cube.SM], land, dates, gaps, halo, model.half_window, periodic)
+    return common_support_scores(evaluate(cases, methods(model_dir), desc="squares"))
+
+
+def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int]) -> list[dict]:
+    """Every method against the synthetic truth inside the real gaps of ``days``."""
+    import xarray as xr
+
+    raw = cube.open_cube(str(store))
+    truth = xr.open_zarr(str(truth_store))["truth"]
+    land = raw[cube.LAND].values.astype(bool)
+    fillable = fill_land_mask(land, raw["lat"].values, raw["lon"].values)
+    half_window = load_checkpoint(model_dir).config.half_window
+    dates = raw.indexes["time"]
+    cases = truth_cases(raw[cube.SM], truth, land, fillable, dates, days, half_window)
+    return common_support_scores(evaluate(cases, methods(model_dir), desc="truth"))
+
+
+def common_support_scores(evaluation: Evaluation) -> list[dict]:
+    """Each method's scores on the cells every method filled (coverage: its own share)."""
+    refs = next(iter(evaluation.pairs.values()))[1]
+    common = np.isfinite(refs) & np.all(
+        [np.isfinite(p) for p, _ in evaluation.pairs.values()], axis=0
+    )
+    rows = []
+    for method, (pred, ref) in evaluation.pairs.items():
+        s = score(pred[common], ref[common])
+        coverage = float(np.isfinite(pred[np.isfinite(ref)]).mean())
+        rows.append(
+            {
+                "method": method,
+                "R": s.r,
+                "RMSE": s.rmse,
+                "MAE": s.mae,
+                "N": s.n,
+                "coverage": coverage,
+            }
+        )
+    return rows
+
+
+def real_part(work: Path, s: Settings) -> dict[str, Any]:
+    store, model = work / "lprm_x.zarr", work / "model_lprm"
+    ingest = f"-q ingest --store {store} --variable x --workers 1 {REAL_LPRM}".split()
+    train = train_args(store, model, "2015-04-01", "2015-04-10", s)
+    run_sgdsm(ingest)
+    seconds = run_sgdsm(train)
+    return {
+        "commands": [" ".join(["sgdsm", *ingest]), " ".join(["sgdsm", *train])],
+        "train_seconds": seconds,
+        "provenance": load_checkpoint(model).provenance,
+        "squares": square_scores(store, model, list(range(10, 15)), s),  # 2015-04-11 .. 15
+    }
+
+
+def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
+    from sgdsm_cloud.grid import BBox
+    from sgdsm_cloud.synth import SynthConfig, synthesize
+
+    bbox = BBox.parse(s.synth_bbox)
+    dates = pd.date_range("2019-04-01", periods=s.synth_days, freq="D")
+    synth = SynthConfig(start=dates[0], end=dates[-1], bbox=bbox, seed=s.seed)
+    ds = synthesize(synth)
+    store, truth_store, model = work / "synth.zarr", work / "synth_truth.zarr", work / "model_synth"
+    raw = ds.drop_vars("truth")
+    raw.to_zarr(str(store), mode="w", encoding=cube.encoding_for(raw, cube.CubeChunks()))
+    ds[["truth"]].to_zarr(str(truth_store), mode="w")
+    last_train = dates[s.synth_train_days - 1]
+    train = train_args(store, model, f"{dates[0]:%Y-%m-%d}", f"{last_train:%Y-%m-%d}", s)
+    seconds = run_sgdsm(train)
+    days = list(range(s.synth_train_days + 1, s.synth_days))  # a day apart from the training
+    return {
+        "synth": repr(synth),
+        "commands": [" ".join(["sgdsm", *train])],
+        "train_seconds": seconds,
+        "provenance": load_checkpoint(model).provenance,
+        "squares": square_scores(store, model, days, s),
+        "truth_in_real_gaps": truth_scores(store, truth_store, model, days),
+    }
+
+
+TABLES = {
+    ("real", "squares"): "Real LPRM X band, days 11-15, 27 x 27 squares",
+    ("synthetic", "squares"): "Synthetic archive, days after training, 27 x 27 squares",
+    (
+        "synthetic",
+        "truth_in_real_gaps",
+    ): "Synthetic archive, days after training, truth in real gaps",
+}
+
+
+def run(quick: bool) -> list[dict]:
+    """Rows for ``benchmarks/run.py``: each method's R, RMSE and MAE per table."""
+    from benchmarks.common import result
+
+    settings = QUICK if quick else Settings()
+    parts = ("synthetic",) if quick else ("real", "synthetic")
+    with tempfile.TemporaryDirectory() as work:
+        results = run_parts(Path(work), parts, settings)
+    rows = []
+    for (part, table), title in TABLES.items():
+        for row in results.get(part, {}).get(table, []):
+            note = f"{title}; N={row['N']}, coverage {row['coverage']:.3f}"
+            for metric, unit in (("R", "1"), ("RMSE", "m3 m-3"), ("MAE", "m3 m-3")):
+                rows.append(
+                    result(
+                        f"{part} {table}: {row['method']} {metric}", row[metric], unit, note=note
+                    )
+                )
+    return rows
+
+
+def run_parts(work: Path, parts: tuple[str, ...], settings: Settings) -> dict[str, Any]:
+    results: dict[str, Any] = {"settings": dataclasses.asdict(settings)}
+    if "real" in parts:
+        results["real"] = real_part(work, settings)
+    if "synthetic" in parts:
+        results["synthetic"] = synthetic_part(work, settings)
+    return results
+
+
+def markdown(title: str, rows: list[dict]) -> str:
+    lines = [
+        f"{title}",
+        "",
+        "| method | R | RMSE | MAE | N | coverage |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['R']:.3f} | {r['RMSE']:.4f} | {r['MAE']:.4f} | {r['N']} "
+            f"| {r['coverage']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=["real", "synthetic", "both"], default="both")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "accuracy", help="work folder"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for the scoring")
+    for field in dataclasses.fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(flag, type=type(field.default), default=field.default)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    settings = Settings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)})
+    args.out.mkdir(parents=True, exist_ok=True)
+    parts = ("real", "synthetic") if args.part == "both" else (args.part,)
+    results = run_parts(args.out, parts, settings)
+    for (part, table), title in TABLES.items():
+        if part in results:
+            print("\n" + markdown(title, results[part][table]))
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

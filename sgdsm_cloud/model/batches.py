@@ -1,0 +1,153 @@
+"""Training batches: windows cut from a slab of days, simulated gaps, truncated windows.
+
+:func:`iter_slabs` visits the slabs of centre days in random order, reads each once from the
+store (with its window halo) and cuts its samples' windows; :func:`iter_batches` lays a
+simulated gap over each centre day, optionally hides the first or last days of some windows,
+and yields :class:`Batch` es of a fixed size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from sgdsm_cloud.model.config import TrainConfig
+from sgdsm_cloud.model.gaps import GapLibrary
+from sgdsm_cloud.model.sampling import DayReader, SampleIndex
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Network inputs and loss masks of a batch, float32 numpy arrays.
+
+    Attributes:
+        data, mask: ``(B, 1, window, P, P)``; the centre day carries the simulated gaps.
+        target: ``(B, 1, P, P)`` the real centre day (0 where unobserved).
+        known: 1 where the label is known (observed land).
+        gap: 1 where the label is known but hidden from the input (the simulated gap).
+    """
+
+    data: np.ndarray
+    mask: np.ndarray
+    target: np.ndarray
+    known: np.ndarray
+    gap: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.data.shape[0])
+
+    def slice(self, start: int, stop: int) -> Batch:
+        return Batch(
+            *(a[start:stop] for a in (self.data, self.mask, self.target, self.known, self.gap))
+        )
+
+    @classmethod
+    def concat(cls, batches: list[Batch]) -> Batch:
+        return cls(
+            *(
+                np.concatenate(parts)
+                for parts in zip(*((b.data, b.mask, b.target, b.known, b.gap) for b in batches))
+            )
+        )
+
+
+def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray) -> Batch:
+    """Build a :class:`Batch` from windows ``(B, window, P, P)`` (NaN gaps), ``land`` and ``keep``.
+
+    ``keep`` ``(B, P, P)`` is the simulated day mask (True = observed): the centre day's input
+    keeps only its observations inside ``keep``.
+    """
+    centre = windows.shape[1] // 2
+    observed = np.isfinite(windows) & land[:, None]
+    known = observed[:, centre]
+    mask = observed.copy()
+    mask[:, centre] &= keep
+    data = np.where(mask, windows, 0.0).astype("float32")
+    target = np.where(known, windows[:, centre], 0.0).astype("float32")
+    gap = known & ~mask[:, centre]
+    as_f32 = lambda a: a.astype("float32")[:, None]  # noqa: E731
+    return Batch(data[:, None], as_f32(mask), target[:, None], as_f32(known), as_f32(gap))
+
+
+def truncate_windows(
+    windows: np.ndarray, probability: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Hide the first or last ``k`` days (``k`` in 1..half window) of a random share of windows.
+
+    The record's ends and missing days leave windows without some neighbour days in
+    inference; this shows the network such windows in training too.
+    """
+    half_window = windows.shape[1] // 2
+    out = windows.copy()
+    for i in np.flatnonzero(rng.random(len(windows)) < probability):
+        k = int(rng.integers(1, half_window + 1))
+        hidden = slice(windows.shape[1] - k, None) if rng.random() < 0.5 else slice(0, k)
+        out[i, hidden] = np.nan
+    return out
+
+
+def cut_samples(
+    slab: np.ndarray,
+    slab_start: int,
+    index: SampleIndex,
+    land: np.ndarray,
+    patch: int,
+    half_window: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``(n, window, P, P)`` and land ``(n, P, P)`` of ``index``'s samples from a slab.
+
+    ``slab`` holds days ``slab_start - half_window ..`` (period-relative) of the whole grid.
+    """
+    window = 2 * half_window + 1
+    windows = np.empty((len(index), window, patch, patch), dtype="float32")
+    lands = np.empty((len(index), patch, patch), dtype=bool)
+    for i, (day, row, col) in enumerate(zip(index.day, index.row, index.col)):
+        local = day - slab_start
+        windows[i] = slab[local : local + window, row : row + patch, col : col + patch]
+        lands[i] = land[row : row + patch, col : col + patch]
+    return windows, lands
+
+
+def iter_slabs(
+    reader: DayReader,
+    index: SampleIndex,
+    config: TrainConfig,
+    half_window: int,
+    rng: np.random.Generator,
+) -> Iterator[tuple[np.ndarray, np.ndarray, SampleIndex]]:
+    """``(windows, land, samples)`` per slab of centre days, slabs and samples in random order."""
+    slab_of = index.day // config.slab_days
+    for slab in rng.permutation(np.unique(slab_of)):
+        members = index.subset(rng.permutation(np.flatnonzero(slab_of == slab)))
+        start = int(slab) * config.slab_days
+        stop = min(start + config.slab_days, reader.period.count)
+        days = reader.read(start - half_window, stop + half_window)
+        windows, lands = cut_samples(days, start, members, reader.land, config.patch, half_window)
+        yield windows, lands, members
+
+
+def iter_batches(
+    slabs: Iterator[tuple[np.ndarray, np.ndarray, SampleIndex]],
+    library: GapLibrary,
+    batch_size: int,
+    rng: np.random.Generator,
+    truncate_probability: float = 0.0,
+) -> Iterator[Batch]:
+    """Batches of ``batch_size`` with simulated gaps (and truncated windows, see
+    :func:`truncate_windows`); a last partial batch only if it is the only one."""
+    pending: list[Batch] = []
+    count, emitted = 0, False
+    for windows, lands, members in slabs:
+        if truncate_probability > 0:
+            windows = truncate_windows(windows, truncate_probability, rng)
+        pending.append(make_batch(windows, lands, library.draw(rng, members.day)))
+        count += len(members)
+        while count >= batch_size:
+            merged = Batch.concat(pending)
+            yield merged.slice(0, batch_size)
+            emitted = True
+            pending, count = [merged.slice(batch_size, len(merged))], len(merged) - batch_size
+    if count and not emitted:
+        yield Batch.concat(pending)

@@ -1,0 +1,252 @@
+"""Model and training configurations (frozen, JSON-serialisable, checked on creation).
+
+Defaults are the paper's stated settings (Zhang et al. 2021); choices the paper leaves open are
+documented in ``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from sgdsm_cloud.errors import ConfigError
+
+VARIANTS = ("paper", "released")
+LOSS_TERMS = ("global", "local")
+LOSS_NORMS = ("l2", "l1")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the SGD-SM network.
+
+    Attributes:
+        layers: partial-convolution layers (paper: 11). For the ``released`` variant this counts
+            conv calls: two parallel first-layer branches, shared middle calls and the output
+            call, so ``layers - 1`` layers are sequential.
+        features: feature maps of the hidden layers (paper: 90; released code: 64).
+        kernel: odd kernel side, used on every axis (paper: 3).
+        window: days in the input window, odd, centred on the day to fill (paper: 9).
+        variant: ``paper`` (3-D partial convolutions, time as the depth axis) or ``released``
+            (the released code's two-branch 2-D network, time as channels).
+    """
+
+    layers: int = 11
+    features: int = 90
+    kernel: int = 3
+    window: int = 9
+    variant: str = "paper"
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"model variant must be one of {VARIANTS}, got {self.variant!r}")
+        min_layers = 3 if self.variant == "released" else 1
+        if self.layers < min_layers:
+            raise ConfigError(
+                f"model 'layers' must be >= {min_layers} for variant {self.variant!r}, "
+                f"got {self.layers}"
+            )
+        if self.features < 1:
+            raise ConfigError(f"model 'features' must be >= 1, got {self.features}")
+        if self.variant == "released" and self.features % 2:
+            raise ConfigError(
+                "model 'features' must be even for the released variant (two branches), "
+                f"got {self.features}"
+            )
+        if self.kernel < 1 or self.kernel % 2 == 0:
+            raise ConfigError(f"model 'kernel' must be a positive odd number, got {self.kernel}")
+        if self.window < 1 or self.window % 2 == 0:
+            raise ConfigError(
+                f"model 'window' must be a positive odd number of days, got {self.window}"
+            )
+
+    @property
+    def half_window(self) -> int:
+        """Days on each side of the centre day (4 for the paper's 9-day window)."""
+        return self.window // 2
+
+    @property
+    def receptive_radius(self) -> int:
+        """Cells of spatial context per side that can reach an output cell (11 for the paper)."""
+        sequential = self.layers - 1 if self.variant == "released" else self.layers
+        return sequential * (self.kernel // 2)
+
+    @classmethod
+    def preset(cls, name: str) -> ModelConfig:
+        """``paper`` (the default), ``small`` (CPU demos and tests) or ``released``."""
+        try:
+            return cls(**PRESETS[name])
+        except KeyError:
+            raise ConfigError(
+                f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}"
+            ) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        return cls(**_known_fields(cls, data, "model config"))
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "small": {"layers": 5, "features": 24},
+    "released": {"layers": 11, "features": 64, "variant": "released"},
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Self-supervised training: sample selection, simulated gaps, loss, optimiser, stop rule.
+
+    Attributes:
+        start, end: ISO dates bounding the training period (None = the store's first/last day).
+            Days outside the period count as unobserved, also as window neighbours.
+        patch: side of the square training patches in cells (paper: 40).
+        stride: step of the patch grid in cells (released code: 10).
+        min_land_fraction: a patch is used when at least this fraction of it is land (paper: 1).
+        min_label_fraction: fraction of the patch's land observed on the centre day (paper: 1,
+            "complete label"; default 0.9 because real LPRM days observe about a third of land,
+            see docs/model.md). Unobserved label cells are left out of the loss.
+        min_neighbour_coverage: fraction of the patch's land observed on at least one of the
+            other window days (released code: 0.9).
+        gap_bins: edges of the gap-fraction strata of the simulated gap library; a mask is drawn
+            by picking a stratum uniformly, then a mask in it.
+        gap_library_size: simulated gap masks kept, split evenly over strata (released code: 4946).
+        truncate_probability: share of training windows whose first or last 1..4 days are
+            hidden, as at the record's ends (not in the paper; 0 disables it).
+        validation_fraction: the last fraction of the period's days whose centre-day samples
+            are held out for validation.
+        max_validation_samples: cap on the fixed validation set.
+        samples_per_epoch: draw at most this many training samples per epoch (None = all).
+        epochs: maximum number of epochs.
+        batch_size: samples per optimiser step (paper: 128).
+        learning_rate: Adam learning rate (paper: 1e-3).
+        loss_lambda: weight of one loss term (paper: 0.1).
+        loss_weighted_term: the term ``loss_lambda`` multiplies: ``global`` gives
+            ``local + lambda * global`` (default), ``local`` gives ``global + lambda * local``.
+        loss_norm: ``l2`` (mean squared error, default) or ``l1`` (mean absolute error).
+        patience, tolerance: a plateau is reached once the monitored score (validation gap
+            RMSE, or the training loss without validation samples) has not improved by more
+            than ``tolerance`` (relative) over ``patience`` epochs (and, at first, has
+            decreased); see :mod:`sgdsm_cloud.model.schedule`.
+        lr_drops, lr_drop_factor: at each plateau the learning rate is multiplied by
+            ``lr_drop_factor``, ``lr_drops`` times; the next plateau stops training.
+        slab_days: days of centre samples read from the store at a time (plus the window halo).
+        seed: seeds initialisation, sample order and simulated gaps.
+    """
+
+    start: str | None = None
+    end: str | None = None
+    patch: int = 40
+    stride: int = 10
+    min_land_fraction: float = 1.0
+    min_label_fraction: float = 0.9
+    min_neighbour_coverage: float = 0.9
+    gap_bins: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 1.0)
+    gap_library_size: int = 4946
+    truncate_probability: float = 0.25
+    validation_fraction: float = 0.2
+    max_validation_samples: int = 512
+    samples_per_epoch: int | None = None
+    epochs: int = 500
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    loss_lambda: float = 0.1
+    loss_weighted_term: str = "global"
+    loss_norm: str = "l2"
+    patience: int = 10
+    tolerance: float = 0.01
+    lr_drops: int = 2
+    lr_drop_factor: float = 0.2
+    slab_days: int = 32
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gap_bins", tuple(float(b) for b in self.gap_bins))
+        positive = (
+            "patch",
+            "stride",
+            "gap_library_size",
+            "max_validation_samples",
+            "epochs",
+            "batch_size",
+            "patience",
+            "slab_days",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"training option '{name}' must be >= 1, got {getattr(self, name)}"
+                )
+        for name in ("min_land_fraction", "min_label_fraction", "min_neighbour_coverage"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ConfigError(
+                    f"training option '{name}' must be in (0, 1], got {getattr(self, name)}"
+                )
+        if not 0.0 <= self.truncate_probability <= 1.0:
+            raise ConfigError(
+                "training option 'truncate_probability' must be in [0, 1], "
+                f"got {self.truncate_probability}"
+            )
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ConfigError(
+                "training option 'validation_fraction' must be in [0, 1), "
+                f"got {self.validation_fraction}"
+            )
+        bins = self.gap_bins
+        if (
+            len(bins) < 2
+            or any(b <= a for a, b in zip(bins, bins[1:]))
+            or bins[0] < 0
+            or bins[-1] > 1
+        ):
+            raise ConfigError(
+                f"training option 'gap_bins' must be increasing edges in [0, 1], got {list(bins)}"
+            )
+        if self.lr_drops < 0 or not 0.0 < self.lr_drop_factor < 1.0:
+            raise ConfigError(
+                "training options 'lr_drops' (>= 0) and 'lr_drop_factor' (in (0, 1)) are out of "
+                f"range: {self.lr_drops}, {self.lr_drop_factor}"
+            )
+        if self.samples_per_epoch is not None and self.samples_per_epoch < 1:
+            raise ConfigError(
+                f"training option 'samples_per_epoch' must be >= 1, got {self.samples_per_epoch}"
+            )
+        if self.learning_rate <= 0 or self.loss_lambda < 0 or self.tolerance < 0:
+            raise ConfigError(
+                "training options 'learning_rate' (> 0), 'loss_lambda' and 'tolerance' (>= 0) "
+                "are out of range"
+            )
+        if self.loss_weighted_term not in LOSS_TERMS:
+            raise ConfigError(
+                f"training option 'loss_weighted_term' must be one of {LOSS_TERMS}, "
+                f"got {self.loss_weighted_term!r}"
+            )
+        if self.loss_norm not in LOSS_NORMS:
+            raise ConfigError(
+                f"training option 'loss_norm' must be one of {LOSS_NORMS}, got {self.loss_norm!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["gap_bins"] = list(self.gap_bins)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        return cls(**_known_fields(cls, data, "training config"))
+
+    def same_run_as(self, other: TrainConfig) -> bool:
+        """True when ``other`` trains the same model, whatever its epoch limit."""
+        return dataclasses.replace(self, epochs=1) == dataclasses.replace(other, epochs=1)
+
+
+def _known_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{what} has unknown key(s) {unknown}; known keys are {sorted(names)}")
+    return dict(data)

@@ -1,0 +1,90 @@
+"""Run a trained network on whole days of an array (no zarr, no dask: the array core).
+
+``predict_days`` returns the raw network output for each requested centre day; ``compose``
+turns it into the product: observed land cells kept, the network only in land gaps it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sgdsm_cloud.model.network import SGDSMNet
+
+
+def window_arrays(
+    sm: np.ndarray, land: np.ndarray, centre_days: Sequence[int], half_window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(data, mask)`` of shape ``(n, 1, 2 * half_window + 1, H, W)`` float32.
+
+    ``mask`` is 1 where ``sm`` is finite on land; ``data`` is ``sm`` there and 0 elsewhere.
+    Days outside ``[0, T)`` are unobserved.
+    """
+    ntime = sm.shape[0]
+    window = 2 * half_window + 1
+    data = np.zeros((len(centre_days), 1, window) + sm.shape[1:], dtype="float32")
+    mask = np.zeros_like(data)
+    for i, centre in enumerate(centre_days):
+        first, last = max(centre - half_window, 0), min(centre + half_window + 1, ntime)
+        days = sm[first:last]
+        valid = np.isfinite(days) & land
+        offset = first - (centre - half_window)
+        mask[i, 0, offset : offset + last - first] = valid
+        data[i, 0, offset : offset + last - first] = np.where(valid, days, 0.0)
+    return data, mask
+
+
+def predict_days(
+    model: SGDSMNet,
+    sm: np.ndarray,
+    land: np.ndarray,
+    centre_days: Sequence[int],
+    *,
+    batch_size: int = 4,
+    device: str | torch.device = "cpu",
+    amp: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw network output for each centre day: ``(pred (n, H, W) float32, reached (n, H, W) bool)``.
+
+    Args:
+        model: the network; moved to ``device`` and put in eval mode.
+        sm: ``(T, H, W)`` float32 with NaN gaps.
+        land: ``(H, W)`` bool; only land cells are input.
+        centre_days: indices into ``T`` of the days to predict.
+        batch_size: days per forward pass (the result does not depend on it).
+        amp: bfloat16 autocast on CUDA (ignored on CPU).
+
+    Spatial borders are zero-padded (unobserved): callers that cut blocks add a halo of
+    ``config.receptive_radius`` cells.
+    """
+    centre_days = [int(d) for d in centre_days]
+    bad = [d for d in centre_days if not 0 <= d < sm.shape[0]]
+    if bad:
+        raise ValueError(f"centre days {bad[:5]} are outside the array's {sm.shape[0]} days")
+    device = torch.device(device)
+    model = model.to(device).eval()
+    land = np.asarray(land, dtype=bool)
+    pred = np.empty((len(centre_days),) + sm.shape[1:], dtype="float32")
+    reached = np.empty(pred.shape, dtype=bool)
+    use_amp = amp and device.type == "cuda"
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+        for start in range(0, len(centre_days), max(batch_size, 1)):
+            batch = centre_days[start : start + batch_size]
+            data, mask = window_arrays(sm, land, batch, model.config.half_window)
+            out, out_mask = model(
+                torch.from_numpy(data).to(device), torch.from_numpy(mask).to(device)
+            )
+            pred[start : start + len(batch)] = out[:, 0].float().cpu().numpy()
+            reached[start : start + len(batch)] = out_mask[:, 0].cpu().numpy() > 0.5
+    return pred, reached
+
+
+def compose(
+    pred: np.ndarray, reached: np.ndarray, sm_day: np.ndarray, land: np.ndarray
+) -> np.ndarray:
+    """The product for one or more days: observed land kept, gaps filled where reached, else NaN."""
+    observed = np.isfinite(sm_day) & land
+    filled = np.where(observed, sm_day, np.where(reached & land, pred, np.nan))
+    return filled.astype("float32")

@@ -1,0 +1,109 @@
+"""The SGD-SM network: partial convolutions over a window of days, output for the centre day.
+
+``SGDSMNet(config).forward(data, mask)`` takes ``data, mask`` of shape ``(N, 1, window, H, W)``
+(``data`` is 0 where ``mask`` is 0) and returns ``(out, out_mask)``, each ``(N, 1, H, W)``: the
+raw output for the centre day and where it is defined (some valid input within reach). The
+network is fully convolutional: any ``H, W`` works; borders are zero-padded (unobserved).
+
+Two variants:
+
+* ``paper`` (default): ``layers`` 3-D partial convolutions with time as the depth axis, ReLU
+  after all but the last, ``features`` maps, one output map. Only the depth slices that can
+  still reach the centre day are computed: a layer followed by ``r`` more layers needs the days
+  ``centre +- r``, so the last layers run on 7, 5, 3 and 1 slices. This trimming changes no
+  value (zero padding applies only at the window's true ends).
+* ``released`` (the released code variant, github.com/qzhang95/SGD-SM ``Main_Test_SGD-SM.py``):
+  2-D partial convolutions with time as channels; a centre-day branch ``1 -> features/2`` and a
+  window branch ``window -> features/2`` (per-day masks), concatenated; one shared
+  ``features -> features`` layer applied ``layers - 3`` times; ``features -> 1``. The output is
+  the residual in gaps added to the centre-day input, clamped to [0, 0.99].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sgdsm_cloud.model.config import ModelConfig
+from sgdsm_cloud.model.partialconv import PartialConv2d, PartialConv3d
+
+RELEASED_CLAMP = (0.0, 0.99)
+
+
+class SGDSMNet(nn.Module):
+    """The gap-filling CNN described by a :class:`ModelConfig`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.core: nn.Module = (
+            PaperCore(config) if config.variant == "paper" else ReleasedCore(config)
+        )
+
+    def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        expected = (1, self.config.window)
+        if data.dim() != 5 or tuple(data.shape[1:3]) != expected or data.shape != mask.shape:
+            raise ValueError(
+                f"data and mask must both have shape (N, 1, {self.config.window}, H, W); "
+                f"got {tuple(data.shape)} and {tuple(mask.shape)}"
+            )
+        return self.core(data, mask)
+
+
+class PaperCore(nn.Module):
+    """The paper's stack of 3-D partial convolutions (see the module docstring)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        half, centre = config.kernel // 2, config.half_window
+        reach = config.layers * half  # days that can reach the centre day
+        self.days = slice(max(centre - reach, 0), centre + reach + 1)
+        first_day = self.days.start  # window day held by depth slice 0 of the activations
+        widths = [1] + [config.features] * (config.layers - 1) + [1]
+        layers = []
+        for i in range(config.layers):
+            still_needed = (config.layers - i) * half  # days this layer's input must span
+            # Drop the outer slices once they no longer touch the window's ends (no padding).
+            depth_padding = half if still_needed > centre else 0
+            first_day += half - depth_padding
+            layers.append(PartialConv3d(widths[i], widths[i + 1], config.kernel, depth_padding))
+        self.layers = nn.ModuleList(layers)
+        self.centre_slice = centre - first_day
+
+    def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        x, m = data[:, :, self.days], mask[:, :, self.days]
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x, m = layer(x, m)
+            if i < last:
+                x = F.relu(x)
+        return x[:, :, self.centre_slice], m[:, :, self.centre_slice]
+
+
+class ReleasedCore(nn.Module):
+    """The released code's two-branch network, made runnable (see the module docstring)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        half = config.features // 2
+        self.centre = config.half_window
+        self.repeats = config.layers - 3
+        self.current = PartialConv2d(1, half, config.kernel)
+        self.stack = PartialConv2d(config.window, half, config.kernel)
+        self.mid = PartialConv2d(config.features, config.features, config.kernel)
+        self.last = PartialConv2d(config.features, 1, config.kernel)
+
+    def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        days, day_masks = data[:, 0], mask[:, 0]
+        today_mask = day_masks[:, self.centre : self.centre + 1]
+        today = days[:, self.centre : self.centre + 1] * today_mask
+        f_today, _ = self.current(today, today_mask)
+        f_stack, m = self.stack(days, day_masks)  # any valid day: covers the centre-day mask
+        x = F.relu(torch.cat([f_today, f_stack], dim=1))
+        for _ in range(self.repeats):
+            x, m = self.mid(x, m)
+            x = F.relu(x)
+        residual, m = self.last(x, m)
+        out = today + (1.0 - today_mask.to(residual.dtype)) * residual
+        return out.clamp(*RELEASED_CLAMP), m

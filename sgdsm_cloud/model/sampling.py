@@ -1,0 +1,152 @@
+"""Self-supervised training samples streamed from a raw cube.
+
+A sample is a ``window``-day stack of one ``patch`` x ``patch`` square centred on day T. The
+centre day's real observations are the label; a simulated gap, cut from the real gap pattern of
+another day, hides part of them from the input, and the network learns to restore them.
+
+:func:`scan` reads the period once, slab by slab, and returns the accepted patches
+(:class:`SampleIndex`: land fraction, centre-day observed fraction and neighbour-day coverage
+above the thresholds of :class:`TrainConfig`) and the :class:`~sgdsm_cloud.model.gaps.GapLibrary`
+of real day masks. :mod:`sgdsm_cloud.model.batches` then streams the epochs.
+
+Only one slab (``slab_days + window - 1`` days of the grid) is in memory at a time; a
+multi-year cube never is. Days outside the training period count as unobserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.model.config import TrainConfig
+from sgdsm_cloud.model.gaps import GapLibrary, Reservoir, offer_day
+from sgdsm_cloud.progress import progress
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days ``first .. first + count - 1`` of the store's time axis."""
+
+    first: int
+    count: int
+
+
+def resolve_period(
+    time: pd.DatetimeIndex, start: str | None, end: str | None, source: str = "store"
+) -> Period:
+    """The store days inside ``[start, end]`` (inclusive); ConfigError when there are none."""
+    lo = pd.Timestamp(start) if start else time[0]
+    hi = pd.Timestamp(end) if end else time[-1]
+    inside = np.flatnonzero((time >= lo) & (time <= hi))
+    if inside.size == 0:
+        raise ConfigError(
+            f"{source} has no day in the training period {lo.date()} .. {hi.date()}; it covers "
+            f"{time[0].date()} .. {time[-1].date()}. Fix --start/--end."
+        )
+    return Period(int(inside[0]), int(inside.size))
+
+
+class DayReader:
+    """Reads day ranges of ``sm`` from a (lazily opened) raw cube; days outside the period are NaN.
+
+    Day numbers are relative to the period start. ``land`` is loaded once (it is 2-D).
+    """
+
+    def __init__(self, ds: xr.Dataset, period: Period) -> None:
+        self.sm = ds["sm"]
+        self.period = period
+        self.land = np.asarray(ds["land"].values).astype(bool)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Days ``start .. stop - 1`` as ``(days, H, W)`` float32, NaN outside the period."""
+        out = np.full((stop - start,) + self.land.shape, np.nan, dtype="float32")
+        lo, hi = max(start, 0), min(stop, self.period.count)
+        if lo < hi:
+            days = self.sm.isel(time=slice(self.period.first + lo, self.period.first + hi))
+            out[lo - start : hi - start] = np.asarray(days.values, dtype="float32")
+        return out
+
+
+def window_sums(values: np.ndarray, size: int) -> np.ndarray:
+    """Sum over every ``size`` x ``size`` window: shape ``(H - size + 1, W - size + 1)``."""
+    integral = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.int64)
+    integral[1:, 1:] = values.cumsum(0, dtype=np.int64).cumsum(1)
+    return (
+        integral[size:, size:]
+        - integral[:-size, size:]
+        - integral[size:, :-size]
+        + integral[:-size, :-size]
+    )
+
+
+@dataclass(frozen=True)
+class SampleIndex:
+    """Accepted samples: centre day (period-relative) and patch top-left row and column."""
+
+    day: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.day.size)
+
+    def subset(self, selection: np.ndarray) -> SampleIndex:
+        return SampleIndex(self.day[selection], self.row[selection], self.col[selection])
+
+
+def scan(
+    reader: DayReader, config: TrainConfig, half_window: int, rng: np.random.Generator
+) -> tuple[SampleIndex, GapLibrary]:
+    """Accepted samples and the simulated gap library of the whole period (one streaming pass)."""
+    p, stride, land = config.patch, config.stride, reader.land
+    if land.shape[0] < p or land.shape[1] < p:
+        raise ConfigError(
+            f"the store's grid {land.shape} is smaller than the training patch ({p} cells); "
+            "lower --patch"
+        )
+    rows = np.arange(0, land.shape[0] - p + 1, stride)
+    cols = np.arange(0, land.shape[1] - p + 1, stride)
+    land_count = window_sums(land, p)[np.ix_(rows, cols)]
+    usable = (land_count >= config.min_land_fraction * p * p) & (land_count > 0)
+    all_land = land_count == p * p
+    edges = np.asarray(config.gap_bins)
+    reservoir = Reservoir(
+        edges.size - 1, max(config.gap_library_size // (edges.size - 1), 1), p, rng
+    )
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    slabs = range(0, reader.period.count, config.slab_days)
+    for slab in progress(slabs, desc="scan", unit="slab"):
+        stop = min(slab + config.slab_days, reader.period.count)
+        observed = np.isfinite(reader.read(slab - half_window, stop + half_window)) & land
+        for day in range(slab, stop):
+            local = day - slab + half_window
+            today = observed[local]
+            neighbours = np.delete(
+                observed[local - half_window : local + half_window + 1], half_window, axis=0
+            ).any(0)
+            label = window_sums(today, p)[np.ix_(rows, cols)]
+            covered = window_sums(neighbours & land, p)[np.ix_(rows, cols)]
+            accept = (
+                usable
+                & (label >= config.min_label_fraction * land_count)
+                & (covered >= config.min_neighbour_coverage * land_count)
+            )
+            r, c = np.nonzero(accept)
+            found.append((np.full(r.size, day), rows[r], cols[c]))
+            offer_day(reservoir, today, day, rows, cols, all_land, label, edges, p)
+    day_, row_, col_ = (
+        (np.concatenate(parts).astype(np.int64) for parts in zip(*found))
+        if found
+        else (np.zeros(0, np.int64),) * 3
+    )
+    return SampleIndex(day_, row_, col_), reservoir.library()
+
+
+def split_days(count: int, validation_fraction: float) -> int:
+    """Number of leading period days whose samples train; the rest validate."""
+    held_out = int(round(count * validation_fraction))
+    return count - min(held_out, count - 1)

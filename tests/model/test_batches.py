@@ -1,0 +1,93 @@
+"""Training batches: simulated gaps, truncated windows, fixed sizes, one read per slab."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sgdsm_cloud.model.batches import iter_batches, iter_slabs, make_batch, truncate_windows
+from sgdsm_cloud.model.config import TrainConfig
+from sgdsm_cloud.model.sampling import DayReader, Period, scan
+
+from .cubes import in_memory_cube
+
+HW = 4
+CONFIG = TrainConfig(
+    patch=8, stride=4, min_label_fraction=0.7, min_neighbour_coverage=0.9, slab_days=5
+)
+
+
+def test_make_batch_hides_the_simulated_gap_from_the_input_only():
+    rng = np.random.default_rng(0)
+    windows = rng.uniform(0.1, 0.4, size=(3, 9, 5, 5)).astype("float32")
+    windows[rng.random(windows.shape) < 0.3] = np.nan
+    land = np.ones((3, 5, 5), dtype=bool)
+    land[:, 0] = False
+    keep = rng.random((3, 5, 5)) < 0.5
+    batch = make_batch(windows, land, keep)
+    observed = np.isfinite(windows) & land[:, None]
+    np.testing.assert_array_equal(batch.known[:, 0], observed[:, 4])
+    np.testing.assert_array_equal(batch.mask[:, 0, 4], observed[:, 4] & keep)
+    np.testing.assert_array_equal(batch.mask[:, 0, :4], observed[:, :4])
+    np.testing.assert_array_equal(batch.gap[:, 0], observed[:, 4] & ~keep)
+    assert np.all(batch.data[batch.mask == 0] == 0)
+    np.testing.assert_array_equal(batch.target[:, 0][observed[:, 4]], windows[:, 4][observed[:, 4]])
+    assert all(
+        a.dtype == np.float32
+        for a in (batch.data, batch.mask, batch.target, batch.known, batch.gap)
+    )
+
+
+def test_batches_are_full_except_when_there_is_only_one(small_cube):
+    _, _, reader = small_cube
+    index, library = scan(reader, CONFIG, HW, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    sizes = [
+        len(b) for b in iter_batches(iter_slabs(reader, index, CONFIG, HW, rng), library, 7, rng)
+    ]
+    assert sizes == [7] * (len(index) // 7)
+    few = index.subset(np.arange(3))
+    sizes = [
+        len(b) for b in iter_batches(iter_slabs(reader, few, CONFIG, HW, rng), library, 7, rng)
+    ]
+    assert sizes == [3]
+
+
+def test_truncation_hides_whole_days_at_one_end_of_some_windows():
+    windows = np.ones((400, 9, 2, 2), dtype="float32")
+    out = truncate_windows(windows, 0.5, np.random.default_rng(0))
+    hidden = np.isnan(out).all(axis=(2, 3))  # (window, day)
+    assert np.array_equal(np.isnan(out).any(axis=(2, 3)), hidden)  # whole days only
+    assert not hidden[:, 4].any()  # never the centre day
+    truncated = hidden.any(axis=1)
+    assert 150 < truncated.sum() < 250
+    for row in hidden[truncated]:
+        k = row.sum()
+        assert 1 <= k <= 4 and (row[:k].all() or row[-k:].all())
+    assert np.all(windows == 1)  # the input is not modified
+
+
+class RecordingReader(DayReader):
+    """Records the day ranges read from the store."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.reads: list[tuple[int, int]] = []
+
+    def read(self, start, stop):
+        self.reads.append((start, stop))
+        return super().read(start, stop)
+
+
+def test_an_epoch_reads_each_slab_once_with_its_window_halo(small_cube):
+    observed, land, _ = small_cube
+    reader = RecordingReader(in_memory_cube(observed, land), Period(0, 12))
+    index, _ = scan(reader, CONFIG, HW, np.random.default_rng(0))
+    reader.reads.clear()
+    slabs = list(iter_slabs(reader, index, CONFIG, HW, np.random.default_rng(0)))
+    starts = sorted(start + HW for start, _ in reader.reads)
+    assert starts == sorted({int(d) // CONFIG.slab_days * CONFIG.slab_days for d in index.day})
+    assert all(stop - start <= CONFIG.slab_days + 2 * HW for start, stop in reader.reads)
+    windows, lands, members = slabs[0]
+    d, r, c = members.day[0], members.row[0], members.col[0]
+    expected = reader.read(d - HW, d + HW + 1)[:, r : r + CONFIG.patch, c : c + CONFIG.patch]
+    np.testing.assert_array_equal(windows[0], expected)
