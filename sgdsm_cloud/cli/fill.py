@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from sgdsm_cloud.fill.config import FillConfig
 
@@ -26,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, help="output zarr URL")
     parser.add_argument(
-        "--scheduler", help="address of a running dask scheduler (default: start a LocalCluster)"
+        "--scheduler",
+        default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+        help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, as a DaskJob "
+        "runner has it; else start a LocalCluster)",
     )
     parser.add_argument(
         "--workers",

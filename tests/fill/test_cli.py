@@ -95,3 +95,14 @@ def test_cli_errors_are_one_line_naming_the_fix(tmp_path, cluster, model_dir, ca
     assert "multiple of 'chunk_cells'" in capsys.readouterr().err
     assert cli.main([*argv[:4], str(tmp_path / "no-model"), *argv[5:]]) == cli.EXIT_ERROR
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_scheduler_address_defaults_to_the_daskjob_environment(monkeypatch):
+    from sgdsm_cloud.cli import build_parser
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://scheduler.sgdsm:8786")
+    args = build_parser().parse_args(["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"])
+    assert args.scheduler == "tcp://scheduler.sgdsm:8786"
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    args = build_parser().parse_args(["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"])
+    assert args.scheduler is None
