@@ -17,9 +17,50 @@ from typing import Any
 
 import fsspec
 
-from sgdsm_cloud.errors import ConfigError, StorageError
+from sgdsm_cloud.errors import ConfigError, SgdsmError, StorageError
 
 _SECRET_KEYS = re.compile(r"(secret|token|password|key)", re.IGNORECASE)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # s3:, file:, C: (a Windows drive)
+_ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+
+
+class UnsafeKeyError(SgdsmError, ValueError):
+    """An object key or file name would leave the store or folder it is meant for."""
+
+
+def unsafe_key_reason(key: str) -> str | None:
+    """Why ``key`` is not a plain relative key under some base, or None when it is.
+
+    Pure. Refused: empty keys, absolute paths, URL schemes and drive letters, backslashes,
+    NUL and other control characters, and ``.``, ``..`` or empty segments, also
+    percent-encoded (``%2e%2e``), which some servers decode.
+    """
+    if not key:
+        return "empty key"
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        return "control character (NUL, newline, ...) in the key"
+    if "\\" in key:
+        return "backslash in the key"
+    if key.startswith(("/", "~")):
+        return "absolute path"
+    if _SCHEME.match(key) or "://" in key:
+        return "URL scheme or drive letter"
+    for segment in _ENCODED_DOT.sub(".", key).split("/"):
+        if segment in ("", ".", ".."):
+            return f"'{segment or '//'}' path segment"
+    return None
+
+
+def safe_join(base: str, key: str) -> str:
+    """``base/key``, for a ``key`` that stays under ``base``; raise UnsafeKeyError otherwise.
+
+    Use it wherever a key comes from data (a manifest entry, a record in a JSON file, a
+    listing): a crafted ``../../x`` must never read, write or delete outside its folder.
+    """
+    reason = unsafe_key_reason(key)
+    if reason:
+        raise UnsafeKeyError(f"refusing key {key!r} under {base}: {reason}")
+    return f"{base.rstrip('/')}/{key}"
 
 
 def parse_storage_options(text: str | None) -> dict[str, Any]:
@@ -78,10 +119,26 @@ class Location:
         return self.url.split("://", 1)[1] if "://" in self.url else self.url
 
     def child(self, name: str) -> "Location":
-        return Location(f"{self.url.rstrip('/')}/{name}", dict(self.storage_options))
+        """``name`` under this location; names that would escape it raise UnsafeKeyError."""
+        return Location(safe_join(self.url, name), dict(self.storage_options))
 
     def __str__(self) -> str:  # never shows options, which may hold secrets
         return self.url
+
+    def __repr__(self) -> str:
+        # dask and logging print reprs of task arguments (a failed task's "Compute Failed"
+        # report, debug logs): secret-looking options show as ***.
+        return f"Location(url={self.url!r}, storage_options={_masked(self.storage_options)!r})"
+
+
+def _masked(options: Any) -> Any:
+    """``options`` with the values of secret-looking keys replaced by ``***``, at any depth."""
+    if not isinstance(options, dict):
+        return options
+    return {
+        k: "***" if _SECRET_KEYS.search(str(k)) and not isinstance(v, dict) else _masked(v)
+        for k, v in options.items()
+    }
 
 
 def redact(text: str, options: dict[str, Any] | None = None) -> str:

@@ -75,6 +75,7 @@ def read_day(
         source = io.BytesIO(source)
     try:
         with h5py.File(source, "r") as h5:
+            check_attribute_sizes(h5, parsed.name)
             if parsed.product == "lprm":
                 values, lat, lon = lprm.decode(h5, parsed, variable)
             else:
@@ -88,6 +89,42 @@ def read_day(
     if not allow_empty and not np.isfinite(values).any():
         raise BadInputFile(parsed.name, "no valid retrieval in the whole grid (all fill)")
     return Day(parsed.name, parsed.date, parsed.pass_, values, lat, lon)
+
+
+MAX_ATTRIBUTE_BYTES = 1 << 20  # real L3 attributes are a few bytes to a few kB
+
+
+def check_attribute_sizes(h5: h5py.File, name: str) -> None:
+    """Raise BadInputFile when any attribute is over 1 MiB.
+
+    No archive file has such attributes; one that does was not written by the product, and
+    a reader that loads attributes (xarray, netCDF) would pull all of it into memory.
+    """
+
+    def check(path: str, obj: h5py.HLObject) -> None:
+        for attr in obj.attrs:
+            size = _attribute_bytes(obj.attrs, attr)
+            if size > MAX_ATTRIBUTE_BYTES:
+                where = f"'{path}'" if path else "the file"
+                raise BadInputFile(
+                    name,
+                    f"attribute '{attr}' of {where} is {size / 2**20:.1f} MiB (limit "
+                    f"{MAX_ATTRIBUTE_BYTES >> 20} MiB); not an archive file as distributed",
+                )
+
+    check("", h5)
+    h5.visititems(check)
+
+
+def _attribute_bytes(attrs: h5py.AttributeManager, key: str) -> int:
+    """Bytes of one attribute's value; variable-length strings are read to be measured
+    (the file is in memory already, so this never allocates more than the file's size)."""
+    attr = attrs.get_id(key)
+    if attr.dtype.kind != "O":
+        return attr.get_storage_size()
+    value = attrs[key]
+    items = [value] if isinstance(value, str | bytes) else np.asarray(value, dtype=object).ravel()
+    return sum(len(item) for item in items)
 
 
 def check_physical_range(name: str, percent: np.ndarray) -> None:

@@ -40,6 +40,13 @@ def decode(h5: h5py.File, parsed: ArchiveName, variable: str | None) -> tuple[np
     for coord in ("Latitude", "Longitude"):
         if coord not in h5:
             raise BadInputFile(name, f"no '{coord}' coordinate; not an LPRM L3 file")
+    nlat, nlon = round(180 / parsed.resolution), round(360 / parsed.resolution)
+    if h5["Latitude"].size > nlat or h5["Longitude"].size > nlon:  # before reading anything
+        raise BadInputFile(
+            name,
+            f"grid of {h5['Latitude'].size} x {h5['Longitude'].size} cells is larger than the global "
+            f"{parsed.resolution} deg grid ({nlat} x {nlon}); refusing to read it",
+        )
     lat = np.asarray(h5["Latitude"][:], dtype="float64").reshape(-1)
     lon = np.asarray(h5["Longitude"][:], dtype="float64").reshape(-1)
     ds = h5[var]

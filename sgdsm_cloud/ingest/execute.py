@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.ingest.plan import SlabTask
-from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, ingest_slab
+from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, run_slab
 
 OnResult = Callable[[SlabResult], None]
+
+
+class WorkerLost(SgdsmError):
+    """A local worker process died mid-run; the run can be resumed."""
 
 
 def run_local(
@@ -34,13 +40,20 @@ def run_local(
                 on_result(result)
 
     delayed = [
-        dask.delayed(ingest_slab, pure=False)(task, context, dask_key_name=task.key)
+        dask.delayed(run_slab, pure=False)(task, context, dask_key_name=task.key)
         for task in tasks
     ]
     workers = min(workers, len(tasks))
     scheduler = "synchronous" if workers <= 1 else "processes"
-    with _Report():
-        dask.compute(*delayed, scheduler=scheduler, num_workers=workers, optimize_graph=False)
+    try:
+        with _Report():
+            dask.compute(*delayed, scheduler=scheduler, num_workers=workers, optimize_graph=False)
+    except BrokenProcessPool:
+        raise WorkerLost(
+            "a slab worker process died (killed, or out of memory) while slabs were running; "
+            "finished slabs are recorded in the store: re-run the same command to resume "
+            "(with fewer --workers if memory is short)"
+        ) from None
 
 
 def run_distributed(
@@ -51,7 +64,7 @@ def run_distributed(
 
     run = uuid.uuid4().hex[:8]  # keys unique per run: a finished key would return a stale result
     futures = client.map(
-        ingest_slab, list(tasks), context=context, key=[f"ingest-{run}-{t.key}" for t in tasks]
+        run_slab, list(tasks), context=context, key=[f"ingest-{run}-{t.key}" for t in tasks]
     )
     try:
         for future in as_completed(futures):

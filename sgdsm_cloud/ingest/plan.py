@@ -179,9 +179,13 @@ class IngestPlan:
 def parse_candidates(
     sources: Iterable[SourceFile], today: dt.date | None = None
 ) -> tuple[list[Candidate], list[QuarantineRecord]]:
-    """Split files into candidates and records for unparseable, invalid or future-dated names."""
+    """Split files into candidates and records for broken entries and unparseable, invalid or
+    future-dated names."""
     candidates, records = [], []
     for source in sources:
+        if source.problem:
+            records.append(QuarantineRecord(source.url, source.problem))
+            continue
         try:
             candidates.append(Candidate(source, parse_name(source.name, today=today)))
         except BadInputFile as err:

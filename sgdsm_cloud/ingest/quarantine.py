@@ -9,6 +9,7 @@ a run did not see stay.
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ class QuarantineRecord:
     file: str
     reason: str
 
+    def __post_init__(self) -> None:
+        # A non-UTF-8 file name arrives with surrogate escapes, which strict JSON readers of
+        # the store's attributes refuse: keep its bytes visible as \xNN instead.
+        object.__setattr__(self, "file", printable(self.file))
+
     @classmethod
     def from_error(cls, url: str, err: BadInputFile) -> QuarantineRecord:
         return cls(url, err.reason)
@@ -46,6 +52,11 @@ class QuarantineRecord:
     def log(self) -> None:
         """One warning line on stderr naming the file and the reason."""
         log.warning("quarantined %s: %s", self.file, self.reason)
+
+
+def printable(path: str) -> str:
+    """``path`` as valid UTF-8 text: bytes that are not UTF-8 become ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def from_attr(value: Any) -> list[QuarantineRecord]:

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sgdsm_cloud.errors import BadInputFile, ConfigError
@@ -20,6 +21,7 @@ from sgdsm_cloud.ingest import quarantine, store
 from sgdsm_cloud.ingest.config import IngestConfig
 from sgdsm_cloud.ingest.execute import run_distributed, run_local
 from sgdsm_cloud.ingest.geometry import StoreGrid
+from sgdsm_cloud.ingest.lock import StoreLock
 from sgdsm_cloud.ingest.plan import (
     Candidate,
     Identity,
@@ -30,6 +32,7 @@ from sgdsm_cloud.ingest.plan import (
     select,
 )
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
+from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult
 from sgdsm_cloud.ingest.sources import list_sources, read_bytes
 from sgdsm_cloud.progress import progress
@@ -76,9 +79,18 @@ class IngestReport:
 
 
 def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
-    """Ingest ``config.sources`` into ``config.store``; slabs run on ``client`` when given."""
+    """Ingest ``config.sources`` into ``config.store``; slabs run on ``client`` when given.
+
+    The whole run holds the store's lock (``ingest.lock``): a second ingest of the same store
+    stops with StoreLocked before it reads or writes anything.
+    """
     if config.store.protocol != "file":
         check_reachable(config.store)
+    with StoreLock(config.store) as lock:
+        return _ingest_locked(config, client, lock)
+
+
+def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> IngestReport:
     sources = list_sources(config.sources)
     candidates, records = parse_candidates(sources)
     _log_all(records)
@@ -124,6 +136,7 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
         len(plan.time),
     )
     merged = quarantine.merge(quarantine.from_attr(attrs.get(quarantine.ATTR)), records, ingested)
+    lock.ensure_held()
     store.finish(config.store, merged, report.summary(), plan.time)
     return report
 
@@ -182,7 +195,12 @@ def _new_identity(
         archive = candidate.archive
         identity = _identity(archive.product, archive.resolution, archive.pass_, config)
         try:
-            data = read_bytes(candidate.source)
+            data = call_with_retries(
+                partial(read_bytes, candidate.source),
+                RetryPolicy(),
+                f"reading {candidate.source.url}",
+                candidate.source.location.storage_options,
+            )
             variable = identity.variable if identity.product == "lprm" else None
             day = read_day(data, candidate.source.name, variable=variable)
         except BadInputFile as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import xarray as xr
@@ -29,6 +30,7 @@ from sgdsm_cloud.formats import parse_name, read_day
 from sgdsm_cloud.ingest.geometry import StoreGrid, window
 from sgdsm_cloud.ingest.plan import DayWork, Identity, Provenance, SlabTask
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
+from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.sources import SourceFile, read_bytes
 from sgdsm_cloud.ingest.store import zarr_store
 from sgdsm_cloud.storage import Location, redact
@@ -43,6 +45,7 @@ class SlabContext:
         grid: the store's grid; files are cropped to it.
         identity: product and variable to decode.
         ntime, time_chunk: the store's time length and chunk, to check alignment.
+        retry: how a slab is re-run after a transient storage failure.
     """
 
     store: Location
@@ -50,6 +53,7 @@ class SlabContext:
     identity: Identity
     ntime: int
     time_chunk: int
+    retry: RetryPolicy = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,16 @@ class _Tally:
     records: list[QuarantineRecord] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
+
+
+def run_slab(task: SlabTask, context: SlabContext) -> SlabResult:
+    """:func:`ingest_slab`, re-run after transient storage failures (``ingest.retry``)."""
+    return call_with_retries(
+        partial(ingest_slab, task, context),
+        context.retry,
+        f"{task.key} of {context.store}",
+        context.store.storage_options,
+    )
 
 
 def ingest_slab(task: SlabTask, context: SlabContext) -> SlabResult:

@@ -4,14 +4,22 @@ A file named explicitly is always a candidate (an unrecognised name is quarantin
 directory or prefix keeps files with an archive extension only, and skips hidden entries and
 zarr stores (``truth.zarr`` beside synthetic archives, or the cube itself), so a README or a
 checksum list never clutters the quarantine list.
+
+A local directory is walked here rather than by fsspec, which does not follow symbolic links
+to directories. Links are followed, each directory once: a link back to a directory on its
+own path (a loop) is reported, never followed, so a looping tree lists in one pass. Entries
+the walk finds broken (a dangling or looping link, a directory named like an archive file)
+come back with a ``problem`` and are quarantined without being read.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 
 from sgdsm_cloud.errors import BadInputFile, ConfigError
+from sgdsm_cloud.ingest.retry import TransientStorageError, is_transient
 from sgdsm_cloud.storage import Location, check_reachable, redact
 
 ARCHIVE_EXTENSIONS = (".nc4", ".nc", ".h5", ".he5")
@@ -25,10 +33,12 @@ class SourceFile:
     Attributes:
         location: URL (absolute local path or fsspec URL) plus the options to reach it.
         size: bytes, from the listing.
+        problem: why the listing already knows the entry cannot be read (quarantined as is).
     """
 
     location: Location
     size: int
+    problem: str | None = None
 
     @property
     def url(self) -> str:
@@ -60,6 +70,8 @@ def list_sources(locations: tuple[Location, ...]) -> list[SourceFile]:
 def _list_one(location: Location) -> list[SourceFile]:
     fs = location.filesystem()
     path = location.path
+    if location.protocol == "file" and not any(c in path for c in _GLOB_CHARS):
+        return _list_local(path)
     if any(c in path for c in _GLOB_CHARS):
         root = path[: min(path.find(c) for c in _GLOB_CHARS if c in path)].rsplit("/", 1)[0]
         entries = fs.glob(path, detail=True)
@@ -84,6 +96,80 @@ def _list_one(location: Location) -> list[SourceFile]:
     return [_source(location, e) for e in entries.values() if _walkable(e["name"], path)]
 
 
+def _list_local(path: str) -> list[SourceFile]:
+    """A local file or directory tree (see the module docstring for links)."""
+    try:
+        if os.path.isdir(path):
+            return _walk_local(path)
+        return [SourceFile(Location(path), os.stat(path).st_size)]
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return [_broken(path)]
+        raise ConfigError(f"source {path} does not exist; check the path") from None
+    except PermissionError:
+        raise ConfigError(f"source {path} cannot be listed (permission denied)") from None
+    except OSError:  # a looping link named explicitly
+        return [_broken(path)]
+
+
+def _walk_local(root: str) -> list[SourceFile]:
+    found: list[SourceFile] = []
+    visited = {os.path.realpath(root)}
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda e: (e.is_symlink(), e.name))  # real paths first
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(".zarr"):
+                continue
+            archive_name = entry.name.lower().endswith(ARCHIVE_EXTENSIONS)
+            try:
+                is_dir = entry.is_dir()
+                size = 0 if is_dir else entry.stat().st_size
+            except OSError:  # a dangling or looping link
+                if archive_name or entry.is_symlink():
+                    found.append(_broken(entry.path))
+                continue
+            if not is_dir:
+                if archive_name:
+                    found.append(SourceFile(Location(entry.path), size))
+                continue
+            real = os.path.realpath(entry.path)
+            if archive_name:
+                found.append(
+                    SourceFile(Location(entry.path), 0, "a directory named like an archive file")
+                )
+            elif _is_ancestor(real, directory):
+                found.append(
+                    SourceFile(
+                        Location(entry.path),
+                        0,
+                        f"symbolic-link loop: leads back to {real}, which contains it; not followed",
+                    )
+                )
+            elif real not in visited:  # a second path to a listed directory adds nothing
+                visited.add(real)
+                pending.append(entry.path)
+    return found
+
+
+def _is_ancestor(real: str, directory: str) -> bool:
+    here = os.path.realpath(directory)
+    return here == real or here.startswith(real.rstrip(os.sep) + os.sep)
+
+
+def _broken(path: str) -> SourceFile:
+    try:
+        os.stat(path)
+        reason = "cannot be listed"
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+    target = os.readlink(path) if os.path.islink(path) else None
+    what = f"symbolic link to {target} cannot be followed" if target is not None else "unreadable"
+    return SourceFile(Location(path), 0, f"{what} ({reason})")
+
+
 def _walkable(name: str, root: str) -> bool:
     """Whether a file found by walking ``root`` looks like an archive file."""
     relative = (
@@ -105,7 +191,9 @@ def read_bytes(source: SourceFile) -> bytes:
     """The whole file, read once (to checksum and decode the same bytes).
 
     Raises BadInputFile naming the file when it cannot be read (missing, access denied,
-    archived object), so the run quarantines it and goes on.
+    archived object), so the run quarantines it and goes on; a transient failure (dropped
+    connection, timeout, 5xx) raises TransientStorageError instead, so the slab is retried
+    and a good file is never quarantined for a network hiccup.
     """
     try:
         return source.location.filesystem().cat_file(source.location.path)
@@ -113,6 +201,10 @@ def read_bytes(source: SourceFile) -> bytes:
         Exception
     ) as err:  # fsspec/botocore raise many types; all mean "this file cannot be read"
         reason = redact(str(err), source.location.storage_options) or type(err).__name__
+        if is_transient(err):
+            raise TransientStorageError(
+                f"cannot read {source.url}: {type(err).__name__}: {reason}"
+            ) from err
         if isinstance(err, PermissionError) or "AccessDenied" in reason or "Forbidden" in reason:
             reason = f"access denied ({reason})"
         raise BadInputFile(source.url, f"cannot read the file: {reason}") from None

@@ -8,6 +8,7 @@ days must land with which values and which file must be quarantined for which re
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,4 +204,169 @@ def write_corpus(directory: str | Path) -> Corpus:
     (directory / "README.txt").write_text("not an archive file\n")
     (directory / ".hidden.nc4").write_bytes(b"")
     corpus.ignored += ["README.txt", ".hidden.nc4"]
+    return corpus
+
+
+# The hostile corpus: write_corpus plus every other way an input can be broken or crafted.
+# Kept separate so tests that pin write_corpus's exact layout stay valid.
+
+ORIGINAL_KINDS = {  # day offset (or name) in write_corpus -> kind, for the robustness table
+    6: "corrupt HDF5 chunk (garbage bytes)",
+    7: "truncated NetCDF4 (cut at 60 %)",
+    8: "zero-byte file",
+    9: "mixed grids: 0.5 deg spacing",
+    10: "mixed grids: another region",
+    11: "swapped axes without dimension names",
+    12: "wrong dtype (text)",
+    13: "values over 1 m3/m3 (150 %)",
+    14: "inf among the values",
+    15: "NaN with a numeric _FillValue",
+    16: "fill values only",
+    17: "mixed products: JAXA file in an LPRM cube",
+    18: "mixed products: 0.1 deg downscaled LPRM",
+}
+ORIGINAL_NAMED_KINDS = {
+    "LPRM-AMSR2_L3_D_SOILM3_V001_2015041.nc4": "unparseable name",
+    "LPRM-AMSR2_L3_D_SOILM3_V001_20150231013500.nc4": "invalid date in the name",
+    "LPRM-AMSR2_L3_D_SOILM3_V001_20990101013500.nc4": "future date",
+}
+NON_UTF8_NAME = b"LPRM-AMSR2_L3_D_SOILM3_V001_2015040\xff013500.nc4"
+
+
+@dataclass
+class HostileCorpus(Corpus):
+    """A corpus whose bad files also carry a short label of their kind (``kinds``)."""
+
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def add_bad(self, path: Path | str, fragment: str, kind: str) -> None:
+        file_name = Path(path).name
+        self.bad[file_name] = fragment
+        self.kinds[file_name] = kind
+
+
+def write_hostile_corpus(directory: str | Path) -> HostileCorpus:
+    """write_corpus's files plus the other hostile kinds, each on a day that has a good file
+    (so the good file must still land next to it) or needing no day at all."""
+    base = write_corpus(directory)
+    corpus = HostileCorpus(base.directory, base.good, base.bad, base.ignored)
+    for file_name in base.bad:
+        kind = ORIGINAL_NAMED_KINDS.get(file_name, "")
+        for offset, label in ORIGINAL_KINDS.items():
+            if f"{corpus.day(offset):%Y%m%d}" in file_name and not kind:
+                kind = label
+        corpus.kinds[file_name] = kind or "duplicate day"
+    d = corpus.directory
+    shape = (corpus.lon.size, corpus.lat.size)
+    percent = np.full(shape, 30, dtype="int16")
+
+    def on_day(offset: int, hhmmss: str) -> str:
+        return name(corpus.day(offset), hhmmss)
+
+    path = corpus.write_raw(on_day(0, "030000"), percent)  # plain HDF5 cut after its superblock
+    path.write_bytes(path.read_bytes()[:512])
+    corpus.add_bad(path, "not a readable HDF5/netCDF4 file", "truncated HDF5 (superblock only)")
+
+    path = d / on_day(0, "030100")  # a failed download: the server's HTML page saved as .nc4
+    path.write_bytes(b"<!DOCTYPE html><html><body>Please log in to Earthdata</body></html>\n")
+    corpus.add_bad(path, "not a readable HDF5/netCDF4 file", "HTML error page saved as .nc4")
+
+    negative = percent.copy()
+    negative[:, :3] = -5
+    path = corpus.write_raw(on_day(1, "030000"), negative)
+    corpus.add_bad(path, "outside the physical range", "negative values (-5 %)")
+
+    path = corpus.write_raw(on_day(1, "030100"), np.full(shape, 60, dtype="int16"))
+    with h5py.File(path, "r+") as h5:
+        h5[VARIABLE].attrs["scale_factor"] = np.float32(2.0)  # 120 % after scaling
+    corpus.add_bad(path, "outside the physical range", "over 1 m3/m3 only after scale_factor")
+
+    path = corpus.write_raw(on_day(2, "030000"), np.full((shape[0] + 3, shape[1]), 30, "int16"))
+    corpus.add_bad(path, "has shape (43, 20)", "wrong shape")
+
+    path = d / on_day(2, "030100")  # HDF5, but not the product's layout
+    with h5py.File(path, "w") as h5:
+        h5["temperature"] = np.zeros((4, 4), dtype="float32")
+    corpus.add_bad(path, "no variable 'soil_moisture_x'", "HDF5 file that is not an LPRM file")
+
+    path = corpus.write_raw(on_day(3, "030000"), percent)
+    with h5py.File(path, "r+") as h5:
+        lat = h5["Latitude"][()]
+        lat[5] += 0.1
+        h5["Latitude"][...] = lat
+    corpus.add_bad(path, "not a regular grid", "irregular latitudes")
+
+    path = d / on_day(3, "030100")  # 10^10 cells declared in a tiny file: never read
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("Latitude", shape=(100_000,), dtype="float32", chunks=(1000,))
+        h5.create_dataset("Longitude", shape=(100_000,), dtype="float32", chunks=(1000,))
+        h5.create_dataset(VARIABLE, shape=(100_000, 100_000), dtype="int16", chunks=(100, 100))
+    corpus.add_bad(path, "larger than the global 0.25 deg grid", "decompression bomb (10^10 cells)")
+
+    path = corpus.write_raw(on_day(4, "030000"), percent)
+    with h5py.File(path, "r+") as h5:
+        h5[VARIABLE].attrs["history"] = "x" * (2 << 20)
+    corpus.add_bad(path, "attribute 'history'", "huge attribute (2 MiB)")
+
+    path = d / on_day(4, "030100")
+    (path / "inner").mkdir(parents=True)
+    corpus.add_bad(path, "a directory named like an archive file", "directory named like a file")
+
+    loop = d / "loop"  # a link back to the corpus directory itself
+    loop.symlink_to(d, target_is_directory=True)
+    corpus.add_bad(loop, "symbolic-link loop", "symbolic-link loop (directory)")
+
+    path = d / on_day(5, "030000")
+    path.symlink_to(path.name)  # points at itself
+    corpus.add_bad(path, "Too many levels of symbolic links", "self-referencing symbolic link")
+
+    path = d / on_day(5, "030100")
+    path.symlink_to(d / "nowhere.nc4")
+    corpus.add_bad(path, "No such file or directory", "dangling symbolic link")
+
+    raw_name = os.fsencode(d) + b"/" + NON_UTF8_NAME
+    with open(raw_name, "wb") as f:
+        f.write((d / name(corpus.day(0))).read_bytes())
+    shown = NON_UTF8_NAME.decode("utf-8", "backslashreplace")  # as the quarantine list shows it
+    corpus.add_bad(shown, "unrecognised file name", "non-UTF-8 file name")
+    return corpus
+
+
+def write_jaxa_corpus(directory: str | Path) -> HostileCorpus:
+    """Good global JAXA 0.25 deg days and the JAXA-specific bad kinds, for a JAXA cube."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lat, lon = global_lat(0.25), global_lon(0.25)
+    corpus = HostileCorpus(directory, lat=lat, lon=lon)
+    scale = float(np.float32(0.1))  # the file's SCALE FACTOR, as the reader sees it
+
+    def jaxa_path(offset: int, pass_: str = "D") -> Path:
+        return directory / jaxa.file_name(corpus.day(offset), pass_, resolution=0.25)
+
+    for offset in (0, 1, 2):
+        fraction = sample_field(offset, lat, lon)
+        jaxa.write(jaxa_path(offset), fraction, pass_="D", date=corpus.day(offset))
+        permille = np.round(np.clip(fraction, 0, 1) * 1000)
+        corpus.good[corpus.day(offset)] = np.where(
+            np.isfinite(fraction), permille * scale / 100.0, np.nan
+        ).astype("float32")
+
+    path = jaxa_path(3)  # says descending in its name, ascending inside
+    jaxa.write(path, np.full((lat.size, lon.size), 0.3), pass_="A", date=corpus.day(3))
+    corpus.add_bad(path, "OrbitDirection 'Ascending' contradicts pass 'D'", "JAXA pass contradicts its name")
+
+    path = jaxa_path(4)
+    jaxa.write(path, np.full((lat.size, lon.size), 0.3), pass_="D", date=corpus.day(4))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    corpus.add_bad(path, "not a readable HDF5/netCDF4 file", "truncated JAXA HDF5")
+
+    path = jaxa_path(5)
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset(jaxa.DATASET, data=np.full((lat.size, lon.size, 1), 0.3, "float32"))
+    corpus.add_bad(path, "expected int16", "JAXA wrong dtype (float)")
+
+    path = jaxa_path(6)
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset(jaxa.DATASET, data=np.full((lon.size, lat.size, 1), 300, "int16"))
+    corpus.add_bad(path, "has shape (1440, 720, 1)", "JAXA swapped axes")
     return corpus

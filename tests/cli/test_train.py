@@ -1,0 +1,43 @@
+"""``sgdsm train`` through ``sgdsm_cloud.cli.main``: a checkpoint comes out, errors are one line."""
+
+from __future__ import annotations
+
+from model.cubes import smooth_cube, write_cube
+
+from sgdsm_cloud.cli import EXIT_ERROR, EXIT_OK, main
+from sgdsm_cloud.model.checkpoint import load_checkpoint
+from sgdsm_cloud.model.config import ModelConfig
+
+
+def test_train_writes_a_loadable_checkpoint_and_resumes(tmp_path):
+    _, observed, land = smooth_cube(days=10, ny=24, nx=32)
+    store = write_cube(tmp_path / "raw.zarr", observed, land)
+    options = (
+        "--preset small --layers 3 --features 8 --patch 16 --stride 4 --min-label-fraction 0.7 "
+        "--batch-size 8 --samples-per-epoch 8 --device cpu --seed 3 --loss-norm l1"
+    )
+    args = ["-q", "train", "--store", store, "--out", str(tmp_path / "model"), *options.split()]
+    assert main([*args, "--epochs", "1"]) == EXIT_OK
+    assert main([*args, "--epochs", "2"]) == EXIT_OK
+    checkpoint = load_checkpoint(tmp_path / "model")
+    assert checkpoint.config == ModelConfig(layers=3, features=8)
+    assert checkpoint.provenance["epochs"] == 2
+    assert checkpoint.train_config.seed == 3 and checkpoint.train_config.samples_per_epoch == 8
+    assert checkpoint.train_config.loss_norm == "l1"
+
+
+def test_a_missing_store_is_a_one_line_error(tmp_path, capsys):
+    code = main(
+        ["-q", "train", "--store", str(tmp_path / "none.zarr"), "--out", str(tmp_path / "m")]
+    )
+    assert code == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sgdsm train: error:") and "sgdsm ingest" in err and "\n" not in err
+
+
+def test_a_bad_option_value_names_the_option(tmp_path, capsys):
+    code = main(
+        ["-q", "train", "--store", "x", "--out", str(tmp_path), "--min-label-fraction", "2"]
+    )
+    assert code == EXIT_ERROR
+    assert "min_label_fraction" in capsys.readouterr().err
