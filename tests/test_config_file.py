@@ -88,3 +88,15 @@ def test_dask_section_reaches_dask_config(tmp_path):
         assert dask.config.get("distributed.worker.memory.target") == 0.55
         assert dask.config.get("array.chunk-size") == "64MiB"
         assert dask.config.get("distributed.worker.memory.spill") == before  # siblings untouched
+
+
+def test_sgdsm_runs_a_step_from_the_pipeline_file(tmp_path, capsys):
+    from sgdsm_cloud.cli import EXIT_ERROR, EXIT_OK, main
+
+    out = tmp_path / "archive"
+    path = write(tmp_path, f"synth:\n  out_dir: {out}\n  start: 2015-04-01\n  end: 2015-04-02\n  bbox: 10,45,12,47\n")
+    assert main(["-q", "--config", str(path), "synth"]) == EXIT_OK
+    assert len(list(out.glob("LPRM-AMSR2_L3_D_SOILM3_V001_2015040*.nc4"))) == 2
+    bad = write(tmp_path, "synth:\n  strat: 2015-04-01\n")
+    assert main(["--config", str(bad), "synth", str(out)]) == EXIT_ERROR
+    assert "unknown key 'synth.strat'" in capsys.readouterr().err
