@@ -60,7 +60,7 @@ class Settings:
     """How the benchmark trains (CPU) and how many squares it hides."""
 
     preset: str = "small"
-    features: int = 16
+    features: int = 24
     epochs: int = 60
     samples_per_epoch: int = 512
     batch_size: int = 16

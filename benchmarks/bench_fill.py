@@ -13,8 +13,11 @@ every day of every land tile has gaps) and a randomly initialised ``small`` netw
    composition, region writes, manifest, consolidation; the worker imported torch beforehand,
    as a long-lived worker has) against the pure network time on the same blocks and centre
    days in this process, on one torch thread (``block.fill_block`` with a timing predictor).
-   Target: end-to-end / network <= 1.3.
-2. Peak worker memory (``VmHWM`` of the worker process) for the same region over 1 and
+   Target: end-to-end / network <= 1.2.
+2. Worker scaling, round-robin: the same end-to-end fill on a LocalCluster of one and of two
+   single-threaded worker processes (both started before timing); speed-up = time with 1 /
+   time with 2 (2 would be perfect on 2 free cores).
+3. Peak worker memory (``VmHWM`` of the worker process) for the same region over 1 and
    over 4 years, each on a fresh one-worker LocalCluster: a task holds one tile, so the peak
    must not grow with the record's length.
 """
@@ -35,15 +38,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``sgdsm_cloud`` importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import Samples, format_table, interleaved, per_round, result  # noqa: E402
-from sgdsm_cloud import cube, grid  # noqa: E402
-from sgdsm_cloud.fill.config import FillConfig  # noqa: E402
-from sgdsm_cloud.storage import Location  # noqa: E402
+from benchmarks.common import Samples, format_table, interleaved, per_round, result
+from sgdsm_cloud import cube, grid
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.storage import Location
 
 RES = 0.25
 SOUTH, WEST = 0.0, 0.0  # the region's south-west corner (degrees)
 GAP_FRACTION = 0.6
-OVERHEAD_TARGET = 1.3
+OVERHEAD_TARGET = 1.2
 MB = 1024 * 1024
 
 
@@ -147,10 +150,15 @@ def end_to_end_seconds(
 
 def one_worker() -> Any:
     """A LocalCluster of one single-threaded worker process that has imported torch."""
+    return local_cluster(1)
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A LocalCluster of ``n_workers`` single-threaded worker processes that imported torch."""
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = Client(cluster)
     client.run(__import__, "torch")
@@ -166,6 +174,42 @@ def peak_worker_rss(client: Any) -> float:
     (status,) = client.run(Path("/proc/self/status").read_text).values()
     (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
     return int(line.split()[1]) * 1024 / MB
+
+
+def worker_scaling(
+    raw_url: str,
+    model_dir: str,
+    root: Path,
+    config: FillConfig,
+    warmup: int,
+    repeats: int,
+    label: str,
+) -> list[dict[str, Any]]:
+    """End-to-end fill time on 1 and on 2 single-threaded workers, timed round-robin."""
+    clusters = {n: local_cluster(n) for n in (1, 2)}
+    try:
+        times = interleaved(
+            {
+                f"{n} worker(s)": (
+                    lambda n=n: end_to_end_seconds(
+                        raw_url, model_dir, root / f"scale-{n}.zarr", config, clusters[n][1]
+                    )
+                )
+                for n in clusters
+            },
+            warmup=warmup,
+            repeats=repeats,
+        )
+    finally:
+        for cluster, client in clusters.values():
+            client.close()
+            cluster.close()
+    speedup = per_round(lambda one, two: one / two, times["1 worker(s)"], times["2 worker(s)"])
+    return [
+        result(f"{label}: end-to-end fill, 2 workers", times["2 worker(s)"], "s"),
+        result(f"{label}: speed-up, 2 workers / 1 worker", speedup, "ratio",
+               reference="1 worker, same run", note="2 = perfect; 1 torch thread per worker"),
+    ]  # fmt: skip
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
@@ -213,6 +257,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
             result(f"{label}: end-to-end fill", times["end-to-end"], "s"),
             result(f"{label}: network only", network_samples, "s", note="1 torch thread"),
         ]  # fmt: skip
+
+        rows += worker_scaling(raws[years[0]], model_dir, root, config, warmup, repeats, label)
 
         peaks = {}
         for n in years:

@@ -13,8 +13,10 @@
    from the 30" GLOBE mask, about 1 GB and several seconds), so it shows the per-file cost
    and the memory of the slabs themselves.
 
-Every timing is the best of ``--repeat`` runs (the machine may be shared); RSS is the largest.
-Results are merged into ``benchmarks/results/ingest.json`` under ``<days>d_<res>deg_w<workers>``.
+``python benchmarks/run.py ingest [--quick]`` runs ``run()``: 1 and 2 workers on a long
+archive, and the memory of a short against a long one. Every timing is the best of ``--repeat``
+runs (the machine may be shared); RSS is the largest. As a script, results are merged into ``benchmarks/results/ingest_script.json`` under
+``<days>d_<res>deg_w<workers>`` (the runner keeps its own ``ingest.json``).
 """
 
 from __future__ import annotations
@@ -115,22 +117,15 @@ def landmask_rss(res: float) -> float:
     return run_sampled([sys.executable, "-c", code])["max_process_rss_mb"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--res", type=float, default=0.25)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
-    parser.add_argument("--out", type=Path, default=RESULTS / "ingest.json")
-    args = parser.parse_args()
-
+def measure(days: int, res: float, workers: int, repeat: int) -> dict:
+    """One archive size and worker count: the rates, ratios and memory described above."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    files = archive(args.days, args.res)
+    files = archive(days, res)
     total_bytes = sum(p.stat().st_size for p in files)
-    best = range(args.repeat)
+    best = range(repeat)
     serial = max(decode_rate(files, "serial", 1) for _ in best)
-    threads = max(decode_rate(files, "threads", args.workers) for _ in best)
-    processes = max(decode_rate(files, "processes", args.workers) for _ in best)
+    threads = max(decode_rate(files, "threads", workers) for _ in best)
+    processes = max(decode_rate(files, "processes", workers) for _ in best)
 
     folder = str(files[0].parent)
     cold, warm = [], []
@@ -138,7 +133,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sgdsm-bench-") as tmp:
             cold_store, warm_store = Path(tmp) / "cold.zarr", Path(tmp) / "warm.zarr"
             base = [sys.executable, "-m", "sgdsm_cloud", "-q", "ingest", folder]
-            base += ["--workers", str(args.workers)]
+            base += ["--workers", str(workers)]
             load_before = os.getloadavg()[0]
             cold.append(run_sampled([*base, "--store", str(cold_store)]))
             store_mb = sum(f.stat().st_size for f in cold_store.rglob("*") if f.is_file()) / MB
@@ -156,9 +151,9 @@ def main() -> None:
             "max_process_rss_mb": round(max(r["max_process_rss_mb"] for r in runs), 1),
         }
 
-    result = {
-        "command": f"python benchmarks/bench_ingest.py --days {args.days} --res {args.res} "
-        f"--workers {args.workers} --repeat {args.repeat}",
+    return {
+        "command": f"python benchmarks/bench_ingest.py --days {days} --res {res} "
+        f"--workers {workers} --repeat {repeat}",
         "measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
         "load_average_1min_before_ingest": round(load_before, 2),
@@ -167,12 +162,59 @@ def main() -> None:
         "store_mb": round(store_mb, 1),
         "reference_decode_files_per_s": round(serial, 2),
         "reference_decode_mb_per_s": round(serial * total_bytes / len(files) / MB, 2),
-        f"decode_threads{args.workers}_files_per_s": round(threads, 2),
-        f"decode_processes{args.workers}_files_per_s": round(processes, 2),
+        f"decode_threads{workers}_files_per_s": round(threads, 2),
+        f"decode_processes{workers}_files_per_s": round(processes, 2),
         "cold_ingest": rates(cold, len(files), total_bytes),
         "warm_ingest": rates(warm, len(files) - 1, total_bytes - files[0].stat().st_size),
-        "landmask_only_rss_mb": round(landmask_rss(args.res), 1),
+        "landmask_only_rss_mb": round(landmask_rss(res), 1),
     }
+
+
+def run(quick: bool) -> list[dict]:
+    """The runner's entry point (benchmarks/common.py): rates with 1 and 2 workers against the
+    serial read+decode of the same files, on the long archive (a short one is dominated by
+    process start-up), and the largest process's memory for a short and a long archive."""
+    from benchmarks.common import result
+
+    res, repeat = 0.25, 1 if quick else 2
+    short, long = (10, 30) if quick else (60, 365)
+    rows, peaks = [], {}
+    for workers in (1, 2):
+        m = measure(long, res, workers, repeat)
+        label = f"{long} global {res} deg days, {workers} worker(s)"
+        for run_kind in ("warm_ingest", "cold_ingest"):
+            r = m[run_kind]
+            what = "existing store" if run_kind == "warm_ingest" else "new store (land mask built)"
+            rows += [
+                result(f"{label}, {what}: files/s", r["files_per_s"], "files/s",
+                       note=f"{r['mb_per_s']} MB/s"),
+                result(f"{label}, {what}: rate / serial read+decode",
+                       r["ratio_to_reference_decode"], "rate ratio",
+                       reference="serial read+decode of the same files, same run",
+                       note=f"serial decode {m['reference_decode_files_per_s']} files/s"),
+            ]  # fmt: skip
+        peaks[long] = m["warm_ingest"]["max_process_rss_mb"]
+    peaks[short] = measure(short, res, 2, 1)["warm_ingest"]["max_process_rss_mb"]
+    for days in (short, long):
+        rows.append(result(f"{days} days, 2 workers: largest process RSS (existing store)",
+                           peaks[days], "MB"))  # fmt: skip
+    rows.append(
+        result(f"largest process RSS, {long} days / {short} days", peaks[long] / peaks[short],
+               "ratio", reference=f"{short} days", note="~1: memory does not grow with the archive")
+    )  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--res", type=float, default=0.25)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ingest_script.json")
+    args = parser.parse_args()
+
+    result = measure(args.days, args.res, args.workers, args.repeat)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     results[f"{args.days}d_{args.res}deg_w{args.workers}"] = result
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``sgdsm_cloud`` importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.common import check_results, format_table, load_average, machine  # noqa: E402
+from benchmarks.common import check_results, format_table, load_average, machine
 
 KNOWN = ("model", "ingest", "fill", "accuracy")
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -90,7 +90,7 @@ def measured_record(
 def markdown_section(record: dict[str, Any]) -> str:
     """The BENCHMARKS.md block of one run, between markers that identify benchmark and mode."""
     m = record["machine"]
-    load = lambda v: "n/a" if v is None else " / ".join(f"{x:.2f}" for x in v)  # noqa: E731
+    load = lambda v: "n/a" if v is None else " / ".join(f"{x:.2f}" for x in v)
     key = f"{record['benchmark']}:{record['mode']}"
     return "\n".join(
         [

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import fsspec
 
@@ -70,7 +71,9 @@ def parse_storage_options(text: str | None) -> dict[str, Any]:
     try:
         options = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ConfigError(f"--storage-options must be a JSON object, e.g. '{{\"anon\": true}}': {err}") from None
+        raise ConfigError(
+            f"--storage-options must be a JSON object, e.g. '{{\"anon\": true}}': {err}"
+        ) from None
     if not isinstance(options, dict):
         raise ConfigError("--storage-options must be a JSON object, e.g. '{\"anon\": true}'")
     return options
@@ -102,7 +105,7 @@ class Location:
     storage_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_cli(cls, url: str, options_json: str | None = None) -> "Location":
+    def from_cli(cls, url: str, options_json: str | None = None) -> Location:
         options = {**default_storage_options(url), **parse_storage_options(options_json)}
         return cls(url.rstrip("/") if "://" in url else os.path.abspath(url), options)
 
@@ -118,7 +121,7 @@ class Location:
         """The URL without its protocol, as fsspec filesystems take it."""
         return self.url.split("://", 1)[1] if "://" in self.url else self.url
 
-    def child(self, name: str) -> "Location":
+    def child(self, name: str) -> Location:
         """``name`` under this location; names that would escape it raise UnsafeKeyError."""
         return Location(safe_join(self.url, name), dict(self.storage_options))
 
@@ -139,6 +142,16 @@ def _masked(options: Any) -> Any:
         k: "***" if _SECRET_KEYS.search(str(k)) and not isinstance(v, dict) else _masked(v)
         for k, v in options.items()
     }
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info, query or fragment, which may carry credentials or signatures."""
+    parts = urlsplit(url)
+    if len(parts.scheme) <= 1:  # a local path (or a Windows drive letter)
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def redact(text: str, options: dict[str, Any] | None = None) -> str:

@@ -13,6 +13,7 @@ from sgdsm_cloud.storage import (
     default_storage_options,
     parse_storage_options,
     protocol_of,
+    public_url,
     redact,
 )
 
@@ -92,3 +93,18 @@ def test_missing_credentials_fail_fast_with_the_fix(s3, monkeypatch):
     s3fs.S3FileSystem.clear_instance_cache()
     with pytest.raises(StorageError, match="no AWS credentials found.*AWS_ACCESS_KEY_ID"):
         check_reachable(Location(s3.url("x"), s3.storage_options))
+
+
+@pytest.mark.parametrize(
+    ("url", "public"),
+    [
+        ("s3://bucket/raw.zarr", "s3://bucket/raw.zarr"),
+        ("s3://AKIA123:s3cr3t@bucket/raw.zarr", "s3://bucket/raw.zarr"),
+        ("https://host/raw.zarr?X-Amz-Signature=abc", "https://host/raw.zarr"),
+        ("https://AKIA123:s3cr3t@host:9000/bucket/c.zarr?X-Amz-Signature=1#x",
+         "https://host:9000/bucket/c.zarr"),
+        ("/data/raw.zarr", "/data/raw.zarr"),
+    ],
+)  # fmt: skip
+def test_public_url_drops_user_info_query_and_fragment(url, public):
+    assert public_url(url) == public

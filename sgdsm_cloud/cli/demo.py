@@ -14,8 +14,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "printing each sgdsm command before it runs, and say where the report is."
         ),
     )
-    parser.add_argument("--workdir", default="demo-output", help="folder for every output (default: demo-output)")
-    parser.add_argument("--real", metavar="DIR", help="folder of real LPRM files to use instead of a synthetic archive")
+    parser.add_argument(
+        "--workdir", default="demo-output", help="folder for every output (default: demo-output)"
+    )
+    parser.add_argument(
+        "--real",
+        metavar="DIR",
+        help="folder of real LPRM files to use instead of a synthetic archive",
+    )
     parser.set_defaults(run=run)
 
 
@@ -24,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     from sgdsm_cloud.demo import DemoConfig, run_demo
 
-    report = run_demo(DemoConfig(workdir=Path(args.workdir), real=Path(args.real) if args.real else None))
+    report = run_demo(
+        DemoConfig(workdir=Path(args.workdir), real=Path(args.real) if args.real else None)
+    )
     print(f"sgdsm demo: report in {report / 'report.md'} (and report.html)")
     return 0

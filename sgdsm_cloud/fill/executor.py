@@ -30,12 +30,11 @@ from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin, worker_plugin
 from sgdsm_cloud.fill.template import (
     ModelInfo,
     consolidate,
-    public_url,
     template_for,
     write_template,
 )
 from sgdsm_cloud.progress import progress
-from sgdsm_cloud.storage import Location, redact
+from sgdsm_cloud.storage import Location, public_url, redact
 
 logger = logging.getLogger(__name__)
 

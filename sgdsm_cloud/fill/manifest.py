@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sgdsm_cloud.storage import Location
+from sgdsm_cloud.storage import Location, safe_join
 
 PLAN = "plan.json"
 DONE = "done"
@@ -53,8 +53,11 @@ class Manifest:
         self._put(f"{self._root}/{PLAN}", fingerprint)
 
     def mark_done(self, block_id: str, status: dict[str, Any]) -> None:
-        """Record tile ``block_id`` as finished (after its data is written)."""
-        self._put(f"{self._root}/{DONE}/{block_id}.json", status)
+        """Record tile ``block_id`` as finished (after its data is written).
+
+        The id arrives from a task's arguments, so it is checked not to escape ``done/``.
+        """
+        self._put(safe_join(f"{self._root}/{DONE}", f"{block_id}.json"), status)
 
     def done_ids(self) -> set[str]:
         """Ids of the finished tiles."""

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ import xarray as xr
 from sgdsm_cloud import __version__, cube
 from sgdsm_cloud.fill.layout import Layout
 from sgdsm_cloud.fill.plan import FillPlan
-from sgdsm_cloud.storage import Location, redact
+from sgdsm_cloud.storage import Location, public_url, redact
 
 SM, FLAG, LAND = "sm", "flag", cube.LAND
 DIMS = ("time", "lat", "lon")
@@ -74,14 +73,6 @@ class ModelInfo:
     def from_checkpoint(cls, checkpoint: Any) -> ModelInfo:
         """From a ``model.checkpoint.Checkpoint``."""
         return cls(checkpoint.sha256, checkpoint.config.to_dict(), dict(checkpoint.provenance))
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment, which may carry credentials or signatures."""
-    parts = urlsplit(url)
-    if not parts.scheme or len(parts.scheme) == 1:  # a local path (or a Windows drive letter)
-        return url
-    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
 def output_attrs(

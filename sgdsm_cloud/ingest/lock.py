@@ -176,9 +176,11 @@ class StoreLock:
                 candidate = generations[-1] + 1
             now = format_time(self._clock())
             mine = LockRecord(uuid.uuid4().hex, os.getpid(), host, now, now)
+            _HELD_TOKENS.add(mine.token)  # before it is visible: this process is alive
             if self._create(candidate, mine):
                 self._hold(candidate, mine, generations)
                 return
+            _HELD_TOKENS.discard(mine.token)
         raise StoreLocked(
             f"could not take the lock on {self.store} in {_ATTEMPTS} attempts: other ingests keep "
             f"taking it ({self.location.url}); wait for them to finish"
@@ -206,12 +208,11 @@ class StoreLock:
 
     def _hold(self, generation: int, record: LockRecord, older: list[int]) -> None:
         self._generation, self._record = generation, record
-        _HELD_TOKENS.add(record.token)
         for old in older:
             try:
                 self._fs.rm(self._path(old))
-            except FileNotFoundError:
-                pass  # another run cleaned up first
+            except OSError:  # another run cleaned up first, or no delete permission: harmless
+                log.debug("%s: lock generation %d left in place", self.store, old)
         self._thread = threading.Thread(target=self._beat, name="ingest-lock", daemon=True)
         self._thread.start()
 

@@ -1,7 +1,7 @@
 """Retry a slab when object storage fails transiently, after the client library's own retries.
 
 botocore retries each request (5 attempts in its default mode) and s3fs retries a few error
-kinds again (docs/robustness.md has the measured breakdown). A burst of connection resets or
+kinds again (docs/robustness.md lists the faults the tests inject and survive). A burst of connection resets or
 503s still exhausts them now and then, and a slab task is a long sequence of requests. A slab
 owns whole time chunks and rewrites all of them, so running it again is always safe: this
 module re-runs a slab whose failure was transient (a dropped connection, a timeout, a 5xx),

@@ -114,12 +114,16 @@ def _list_local(path: str) -> list[SourceFile]:
 
 def _walk_local(root: str) -> list[SourceFile]:
     found: list[SourceFile] = []
-    visited = {os.path.realpath(root)}
-    pending = [root]
-    while pending:
-        directory = pending.pop()
+    visited: set[str] = set()
+    directories, links = [root], []  # real directories first: files keep their real paths
+    while directories or links:
+        directory = directories.pop() if directories else links.pop()
+        real = os.path.realpath(directory)
+        if real in visited:  # a second path to a listed directory adds nothing
+            continue
+        visited.add(real)
         with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda e: (e.is_symlink(), e.name))  # real paths first
+            entries = sorted(scan, key=lambda e: e.name)
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith(".zarr"):
                 continue
@@ -134,28 +138,26 @@ def _walk_local(root: str) -> list[SourceFile]:
             if not is_dir:
                 if archive_name:
                     found.append(SourceFile(Location(entry.path), size))
-                continue
-            real = os.path.realpath(entry.path)
-            if archive_name:
+            elif archive_name:
                 found.append(
                     SourceFile(Location(entry.path), 0, "a directory named like an archive file")
                 )
-            elif _is_ancestor(real, directory):
+            elif _is_ancestor(os.path.realpath(entry.path), real):
                 found.append(
                     SourceFile(
                         Location(entry.path),
                         0,
-                        f"symbolic-link loop: leads back to {real}, which contains it; not followed",
+                        f"symbolic-link loop: leads back to {os.path.realpath(entry.path)}, "
+                        "which contains it; not followed",
                     )
                 )
-            elif real not in visited:  # a second path to a listed directory adds nothing
-                visited.add(real)
-                pending.append(entry.path)
+            else:
+                (links if entry.is_symlink() else directories).append(entry.path)
     return found
 
 
-def _is_ancestor(real: str, directory: str) -> bool:
-    here = os.path.realpath(directory)
+def _is_ancestor(real: str, here: str) -> bool:
+    """Whether directory ``real`` is ``here`` or contains it (both resolved paths)."""
     return here == real or here.startswith(real.rstrip(os.sep) + os.sep)
 
 

@@ -72,10 +72,11 @@ class PaperCore(nn.Module):
         self.centre_slice = centre - first_day
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        x, m = data[:, :, self.days], mask[:, :, self.days]
+        m = mask[:, :, self.days]
+        x = data[:, :, self.days] * m  # masked once: every layer's output is 0 where its mask is
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            x, m = layer(x, m)
+            x, m = layer(x, m, masked_input=True)
             if i < last:
                 x = F.relu(x)
         return x[:, :, self.centre_slice], m[:, :, self.centre_slice]

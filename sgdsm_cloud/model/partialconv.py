@@ -30,12 +30,20 @@ BoxSum = Callable[[Tensor], Tensor]
 
 
 def partial_forward(
-    conv: nn.Conv2d | nn.Conv3d, x: Tensor, mask: Tensor, box_sum: BoxSum
+    conv: nn.Conv2d | nn.Conv3d,
+    x: Tensor,
+    mask: Tensor,
+    box_sum: BoxSum,
+    masked_input: bool = False,
 ) -> tuple[Tensor, Tensor]:
-    """One partial convolution with ``conv``'s weights; ``box_sum`` sums the mask per window."""
+    """One partial convolution with ``conv``'s weights; ``box_sum`` sums the mask per window.
+
+    ``masked_input=True`` promises that ``x`` is already 0 where ``mask`` is 0 (true of every
+    partial convolution's output, so a network masks its input once) and skips that product.
+    """
     window = math.prod(conv.kernel_size) * mask.shape[1]
     new_mask, scale = mask_update(mask, box_sum, window)
-    raw = conv._conv_forward(x * mask.to(x.dtype), conv.weight, None)
+    raw = conv._conv_forward(x if masked_input else x * mask.to(x.dtype), conv.weight, None)
     return rescale(raw, scale, conv.bias, new_mask), new_mask
 
 
@@ -54,12 +62,16 @@ def mask_update(mask: Tensor, box_sum: BoxSum, window: int) -> tuple[Tensor, Ten
 
 
 def rescale(raw: Tensor, scale: Tensor, bias: Tensor | None, new_mask: Tensor) -> Tensor:
-    """``raw * scale + bias * new_mask`` in the convolution's dtype (bias never rescaled)."""
+    """``raw * scale + bias * new_mask`` in the convolution's dtype (bias never rescaled).
+
+    Computed as ``(bias + raw * scale) * new_mask``: two passes over the output, and no
+    full-size ``bias * new_mask`` tensor (``scale`` is already 0 where ``new_mask`` is).
+    """
     scale = scale.to(raw.dtype)
     if bias is None:
         return raw * scale
     shape = (1, -1) + (1,) * (raw.dim() - 2)
-    return torch.addcmul(bias.to(raw.dtype).view(shape) * new_mask.to(raw.dtype), raw, scale)
+    return torch.addcmul(bias.to(raw.dtype).view(shape), raw, scale).mul_(new_mask.to(raw.dtype))
 
 
 class PartialConv3d(nn.Conv3d):
@@ -72,8 +84,9 @@ class PartialConv3d(nn.Conv3d):
             depth, 0 trims ``kernel_size // 2`` slices on each side. Height and width are
             always padded to keep their size.
 
-    ``forward(x, mask)`` takes ``x (N, C, D, H, W)`` and ``mask (N, 1 or C, D, H, W)`` with 1
-    where the input is valid, and returns ``(out, new_mask)`` with a one-channel float32 mask.
+    ``forward(x, mask, masked_input=False)`` takes ``x (N, C, D, H, W)`` and
+    ``mask (N, 1 or C, D, H, W)`` with 1 where the input is valid, and returns
+    ``(out, new_mask)`` with a one-channel float32 mask (see :func:`partial_forward`).
     """
 
     def __init__(
@@ -89,8 +102,10 @@ class PartialConv3d(nn.Conv3d):
             in_channels, out_channels, kernel_size, padding=(depth_padding, half, half)
         )
 
-    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        return partial_forward(self, x, mask, self._box_sum)
+    def forward(  # type: ignore[override]
+        self, x: Tensor, mask: Tensor, masked_input: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        return partial_forward(self, x, mask, self._box_sum, masked_input)
 
     def _box_sum(self, mask: Tensor) -> Tensor:
         pd, ph, pw = self.padding
@@ -109,8 +124,10 @@ class PartialConv2d(nn.Conv2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
 
-    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        return partial_forward(self, x, mask, self._box_sum)
+    def forward(  # type: ignore[override]
+        self, x: Tensor, mask: Tensor, masked_input: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        return partial_forward(self, x, mask, self._box_sum, masked_input)
 
     def _box_sum(self, mask: Tensor) -> Tensor:
         ph, pw = self.padding

@@ -12,10 +12,9 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sgdsm_cloud.errors import ConfigError, StorageError, StoreContractError
-from sgdsm_cloud.storage import Location, check_reachable, protocol_of, redact
+from sgdsm_cloud.storage import Location, check_reachable, protocol_of, public_url, redact
 
 DEFAULT_COLLECTION_ID = "sgdsm-amsr2-soil-moisture"
 _COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -53,16 +52,6 @@ class PublishConfig:
     @property
     def public_href(self) -> str:
         return self.href_public or public_url(self.filled.url)
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment, which may carry credentials or signatures."""
-    parts = urlsplit(url)
-    if len(parts.scheme) <= 1:  # a local path (or a Windows drive letter)
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def reader_storage_options(href: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -126,14 +126,18 @@ class FaultStats:
 
 
 class Hold:
-    """Requests whose path contains ``fragment`` wait until :meth:`release`.
+    """Requests whose path contains ``fragment`` (and of ``method``, when given) wait until
+    :meth:`release`, except the first ``skip`` of them, which go through.
 
     ``peers`` lists the client address (host, port) of each parked request, so a test can
     find the process that is waiting (e.g. to kill it).
     """
 
-    def __init__(self, proxy: FaultProxy, fragment: str) -> None:
+    def __init__(self, proxy: FaultProxy, fragment: str, method: str | None, skip: int) -> None:
         self.fragment = fragment
+        self.method = method
+        self.skip = skip
+        self.seen = 0
         self.peers: list[tuple[str, int]] = []
         self._proxy = proxy
         self._event = asyncio.Event()
@@ -147,6 +151,13 @@ class Hold:
     @property
     def waiting(self) -> int:
         return len(self.peers)
+
+    def parks(self, method: str, target: str) -> bool:
+        """Whether this request waits (counts the matching ones)."""
+        if self.fragment not in target or self.method not in (None, method):
+            return False
+        self.seen += 1
+        return self.seen > self.skip
 
     async def wait(self, peer: tuple[str, int]) -> None:
         self.peers.append(peer)
@@ -199,9 +210,10 @@ class FaultProxy:
         self._seen = Counter()
         self._streak = Counter()
 
-    def hold(self, fragment: str) -> Hold:
-        """Park requests whose path contains ``fragment`` until the returned hold is released."""
-        hold = Hold(self, fragment)
+    def hold(self, fragment: str, *, method: str | None = None, skip: int = 0) -> Hold:
+        """Park requests whose path contains ``fragment`` until the returned hold is released
+        (see :class:`Hold`)."""
+        hold = Hold(self, fragment, method, skip)
         self._holds.append(hold)
         return hold
 
@@ -234,7 +246,7 @@ class FaultProxy:
         self._seen[key] += 1
         self.stats.requests[request.method] += 1
         for hold in list(self._holds):
-            if hold.fragment in target:
+            if hold.parks(request.method, target):
                 await hold.wait(request.transport.get_extra_info("peername")[:2])
         fault = self._fault_for(key, occurrence)
         if fault:

@@ -19,11 +19,12 @@ import xarray as xr
 from sgdsm_cloud.testing.faults import FaultProxy
 
 VOLATILE_ATTRS = ("history", "date_created", "date_modified")
+WHERE_ATTRS = ("source", "source_store")  # a fill names its raw cube's URL, local or s3://
 
 
 @pytest.fixture
 def proxy(s3):
-    """A FaultProxy in front of the (freshly reset) moto server; no faults until a test sets a plan."""
+    """A FaultProxy in front of the freshly reset moto server; no faults until a test sets some."""
     import s3fs
 
     with FaultProxy(s3.endpoint_url) as running:
@@ -82,7 +83,7 @@ def clean_fill(raw_store, model_dir, cluster, tmp_path_factory) -> dict[str, str
             FillConfig(**FILL_TILES),
             client,
         )
-    return store_digest(out)
+    return store_digest(out, ignore_attrs=WHERE_ATTRS)
 
 
 def upload_store(s3, store: Path, key: str) -> str:
@@ -113,8 +114,11 @@ def client(cluster):
         yield client
 
 
-def store_digest(url: str, storage_options: dict | None = None) -> dict[str, str]:
-    """SHA-256 of every decoded variable, plus the attributes except timestamps.
+def store_digest(
+    url: str, storage_options: dict | None = None, ignore_attrs: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """SHA-256 of every decoded variable, plus the attributes except timestamps (and
+    ``ignore_attrs``).
 
     Two runs that decided the same way (values, provenance, quarantine, coordinates) have
     equal digests, whatever their chunk encoding or write order.
@@ -128,11 +132,16 @@ def store_digest(url: str, storage_options: dict | None = None) -> dict[str, str
         else:
             data = np.ascontiguousarray(values).tobytes()
         digest[name] = hashlib.sha256(data).hexdigest()
-    attrs = {k: v for k, v in ds.attrs.items() if k not in VOLATILE_ATTRS}
+    attrs = {k: v for k, v in ds.attrs.items() if k not in (*VOLATILE_ATTRS, *ignore_attrs)}
     digest["attrs"] = hashlib.sha256(
         json.dumps(attrs, sort_keys=True, default=str).encode()
     ).hexdigest()
     return digest
+
+
+def report(test: str, **figures) -> None:
+    """One line of measured figures for docs/robustness.md (shown by ``pytest -rP``)."""
+    print(f"robustness {test}: {json.dumps(figures, sort_keys=True)}")
 
 
 def upload(s3, directory: Path, prefix: str) -> None:

@@ -15,12 +15,11 @@ from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.testing.faults import FAULT_KINDS, NO_FAULTS, FaultPlan
 
-from .conftest import store_digest, upload_store
+from .conftest import FILL_TILE_COUNT, FILL_TILES, WHERE_ATTRS, report, store_digest, upload_store
 
 pytestmark = pytest.mark.s3
 
-TILES = FillConfig(tile_days=4, tile_cells=10, batch_size=8)  # 2 x 2 x 4 = 16 tiles
-N_TILES = 16
+TILES = FillConfig(**FILL_TILES)
 FAST = FaultPlan(
     slowdown=0.03,
     reset_before=0.03,
@@ -41,43 +40,42 @@ HEAVY = FaultPlan(
 )
 
 
-def fill_clean_and_faulty(s3, proxy, client, model_dir, raw_store, plan: FaultPlan) -> dict:
-    """Digests of a clean fill and of the same fill through the proxy under ``plan``."""
+def fill_through(s3, proxy, client, model_dir, raw_store, plan: FaultPlan) -> dict[str, str]:
+    """Digest of the fill of ``raw_store`` from S3 to S3 through the proxy under ``plan``."""
     upload_store(s3, raw_store, "raw.zarr")
-    model = Location(str(model_dir))
-    direct = s3.storage_options
-    run_fill(
-        Location(s3.url("raw.zarr"), direct),
-        Location(s3.url("clean.zarr"), direct),
-        model,
-        TILES,
-        client,
-    )
     via = {"endpoint_url": proxy.url}
     proxy.plan = plan
     summary = run_fill(
-        Location(s3.url("raw.zarr"), via), Location(s3.url("faulty.zarr"), via), model, TILES, client
+        Location(s3.url("raw.zarr"), via),
+        Location(s3.url("filled.zarr"), via),
+        Location(str(model_dir)),
+        TILES,
+        client,
     )
     proxy.plan = NO_FAULTS
-    assert summary.tiles == len(summary.statuses) == N_TILES and summary.skipped == 0
-    done = Manifest(manifest_location(Location(s3.url("faulty.zarr"), direct))).done_ids()
-    assert len(done) == N_TILES
-    return {
-        "clean": store_digest(s3.url("clean.zarr"), direct),
-        "faulty": store_digest(s3.url("faulty.zarr"), direct),
-    }
+    assert summary.tiles == len(summary.statuses) == FILL_TILE_COUNT and summary.skipped == 0
+    out = Location(s3.url("filled.zarr"), s3.storage_options)
+    done = len(Manifest(manifest_location(out)).done_ids())
+    assert done == FILL_TILE_COUNT
+    report(
+        f"fill, {plan.slowdown:.0%} each",
+        **proxy.stats.summary(),
+        tiles_expected=FILL_TILE_COUNT,
+        tiles_done=done,
+    )
+    return store_digest(out.url, out.storage_options, ignore_attrs=WHERE_ATTRS)
 
 
 def test_fill_through_every_fault_kind_equals_a_clean_fill(
-    s3, proxy, client, model_dir, raw_store
+    s3, proxy, client, model_dir, raw_store, clean_fill
 ):
-    digests = fill_clean_and_faulty(s3, proxy, client, model_dir, raw_store, FAST)
-    assert digests["faulty"] == digests["clean"]
+    assert fill_through(s3, proxy, client, model_dir, raw_store, FAST) == clean_fill
     assert all(proxy.stats.faults[kind] > 0 for kind in FAULT_KINDS), proxy.stats.summary()
 
 
 @pytest.mark.slow
-def test_fill_through_heavy_faults_equals_a_clean_fill(s3, proxy, client, model_dir, raw_store):
-    digests = fill_clean_and_faulty(s3, proxy, client, model_dir, raw_store, HEAVY)
-    assert digests["faulty"] == digests["clean"]
+def test_fill_through_heavy_faults_equals_a_clean_fill(
+    s3, proxy, client, model_dir, raw_store, clean_fill
+):
+    assert fill_through(s3, proxy, client, model_dir, raw_store, HEAVY) == clean_fill
     assert all(proxy.stats.faults[kind] > 10 for kind in FAULT_KINDS), proxy.stats.summary()

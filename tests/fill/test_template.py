@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 
 from sgdsm_cloud import __version__
 from sgdsm_cloud.fill.config import FillConfig
@@ -17,7 +16,6 @@ from sgdsm_cloud.fill.template import (
     ModelInfo,
     encoding_for,
     output_attrs,
-    public_url,
     template_for,
 )
 
@@ -26,19 +24,6 @@ from .conftest import make_raw
 MODEL = ModelInfo(
     sha256="f" * 64, config={"layers": 3}, provenance={"period": ["2019-01-01", "2019-12-31"]}
 )
-
-
-@pytest.mark.parametrize(
-    ("url", "public"),
-    [
-        ("s3://bucket/raw.zarr", "s3://bucket/raw.zarr"),
-        ("s3://AKIA123:s3cr3t@bucket/raw.zarr", "s3://bucket/raw.zarr"),
-        ("https://host/raw.zarr?X-Amz-Signature=abc", "https://host/raw.zarr"),
-        ("/data/raw.zarr", "/data/raw.zarr"),
-    ],
-)
-def test_public_url_drops_credentials_and_signatures(url, public):
-    assert public_url(url) == public
 
 
 def test_attrs_carry_provenance_and_append_a_history_line():

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from sgdsm_cloud.errors import ConfigError, StorageError
-from sgdsm_cloud.publish.api import PublishConfig, public_url, publish, reader_storage_options
+from sgdsm_cloud.publish.api import PublishConfig, publish, reader_storage_options
 from sgdsm_cloud.publish.stac import ASSET_KEY
 from sgdsm_cloud.publish.stac_io import FsspecStacIO
 from sgdsm_cloud.storage import Location
@@ -82,17 +82,6 @@ def test_a_secret_in_the_cube_attributes_stops_the_publication(tmp_path, monkeyp
             )
         )
     assert not (tmp_path / "stac").exists()
-
-
-def test_public_url_drops_user_info_query_and_fragment():
-    assert (
-        public_url(
-            f"https://{CANARY_KEY}:{CANARY_SECRET}@host:9000/bucket/c.zarr?X-Amz-Signature=1#x"
-        )
-        == "https://host:9000/bucket/c.zarr"
-    )
-    assert public_url("/data/seamless.zarr") == "/data/seamless.zarr"
-    assert public_url("s3://bucket/c.zarr") == "s3://bucket/c.zarr"
 
 
 def test_readers_get_anon_and_the_endpoint_only():

@@ -1,0 +1,175 @@
+"""Real ``sgdsm`` processes killed with SIGKILL mid-run: a re-run gives the uninterrupted output.
+
+Each run is frozen at a known point by the proxy (it parks the requests of one source file or
+one output shard), the kill comes once the store shows progress, and the parked requests are
+let go afterwards, as a dead client's last requests would be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+import xarray as xr
+from data.badfiles import name
+from ingest.helpers import config, write_days
+
+from sgdsm_cloud.cli import main
+from sgdsm_cloud.fill.manifest import Manifest, manifest_location
+from sgdsm_cloud.ingest import ingest
+from sgdsm_cloud.storage import Location
+
+from .conftest import (
+    FILL_TILE_COUNT,
+    FILL_TILES,
+    WHERE_ATTRS,
+    process_with_port,
+    report,
+    sgdsm,
+    store_digest,
+    upload,
+    upload_store,
+    wait_for,
+)
+
+pytestmark = pytest.mark.s3
+
+SLAB_DAYS = 4
+
+
+def day_status(s3, url: str) -> list[int]:
+    ds = xr.open_zarr(url, storage_options=s3.storage_options, consolidated=False)
+    return ds["day_status"].values.tolist()
+
+
+@pytest.fixture
+def ingest_case(s3, proxy, tmp_path):
+    """Twelve days (three slabs) on S3 and a store on S3 that already holds the first day, so
+    the killed process starts writing at once; the reference is the same two runs, local."""
+    corpus = write_days(tmp_path / "raw", range(3 * SLAB_DAYS))
+    upload(s3, corpus.directory, "raw")
+    first = Location(s3.url(f"raw/{name(corpus.day(0))}"), s3.storage_options)
+    store = s3.url("cube.zarr")
+    ingest(config([first], Location(store, s3.storage_options)))
+    reference = str(tmp_path / "reference.zarr")
+    ingest(config([corpus.directory / name(corpus.day(0))], reference))
+    ingest(config([corpus.directory], reference))
+    argv = [
+        "-q",
+        "ingest",
+        s3.url("raw"),
+        "--store",
+        store,
+        "--variable",
+        "x",
+        "--storage-options",
+        json.dumps({"endpoint_url": proxy.url}),
+    ]
+    # Source reads after the fifth wait: by then at least one slab (3 or 4 files) is done.
+    hold = proxy.hold("/raw/", method="GET", skip=5)
+    return store, reference, argv, hold
+
+
+def slabs_done(s3, store: str) -> int:
+    """Slabs whose every day the store records as ingested."""
+    status = day_status(s3, store)
+    return sum(all(status[i : i + SLAB_DAYS]) for i in range(0, len(status), SLAB_DAYS))
+
+
+def test_ingest_driver_killed_mid_run_resumes_to_the_uninterrupted_store(s3, ingest_case):
+    store, reference, argv, hold = ingest_case
+    process = sgdsm(*argv, "--workers", "1")
+    wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "a parked source read")
+    assert process.poll() is None, process.communicate()
+    at_kill = slabs_done(s3, store)
+    assert 1 <= at_kill < 3  # progress in the store, and work left
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    hold.release()
+    assert process.returncode == -signal.SIGKILL
+
+    assert main([*argv, "--workers", "1"]) == 0  # takes over the dead process's lock
+    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    report("ingest driver SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
+
+
+def test_ingest_worker_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_case):
+    store, reference, argv, hold = ingest_case
+    process = sgdsm(*argv, "--workers", "2")
+    wait_for(
+        lambda: (hold.waiting >= 1 and slabs_done(s3, store) >= 1) or process.poll() is not None,
+        "a finished slab and a parked source read",
+    )
+    assert process.poll() is None, process.communicate()
+    worker = process_with_port(process.pid, hold.peers[0][1])
+    assert worker != process.pid  # the slab runs in a worker process of the driver
+    at_kill = slabs_done(s3, store)
+    os.kill(worker, signal.SIGKILL)
+    _, err = process.communicate(timeout=120)
+    hold.release()
+    assert process.returncode == 1
+    assert "a slab worker process died" in err and "re-run the same command" in err
+    assert "Traceback" not in err
+
+    assert main([*argv, "--workers", "1"]) == 0
+    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    report("ingest worker SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
+
+
+def landed(s3, store: str) -> dict[str, int]:
+    return {"days_expected": 3 * SLAB_DAYS, "days_landed": day_status(s3, store).count(1)}
+
+
+@pytest.fixture
+def fill_case(s3, proxy, cluster, raw_store, model_dir):
+    """``sgdsm fill`` arguments for S3 to S3 on the session cluster; the last tile's shard
+    write is parked so the run is still going when the test acts."""
+    upload_store(s3, raw_store, "raw.zarr")
+    out = s3.url("filled.zarr")
+    argv = ["-q", "fill", "--store", s3.url("raw.zarr"), "--model", str(model_dir), "--out", out]
+    argv += ["--scheduler", cluster.scheduler_address]
+    argv += ["--storage-options", json.dumps({"endpoint_url": proxy.url})]
+    for option, value in FILL_TILES.items():
+        argv += [f"--{option.replace('_', '-')}", str(value)]
+    hold = proxy.hold("filled.zarr/sm/c/1/1/3")  # tile t0001-y001-x003
+    manifest = Manifest(manifest_location(Location(out, s3.storage_options)))
+    return out, argv, hold, manifest
+
+
+def test_fill_driver_killed_mid_run_resumes_to_the_uninterrupted_output(s3, fill_case, clean_fill):
+    out, argv, hold, manifest = fill_case
+    process = sgdsm(*argv)
+    wait_for(
+        lambda: (hold.waiting >= 1 and len(manifest.done_ids()) >= 2) or process.poll() is not None,
+        "two finished tiles and the parked one",
+    )
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    hold.release()
+    finished = manifest.done_ids()
+    assert process.returncode == -signal.SIGKILL and 2 <= len(finished) < FILL_TILE_COUNT
+
+    assert main(argv) == 0
+    assert len(manifest.done_ids()) == FILL_TILE_COUNT
+    assert store_digest(out, s3.storage_options, ignore_attrs=WHERE_ATTRS) == clean_fill
+    report("fill driver SIGKILL", tiles_at_kill=len(finished), tiles_done=FILL_TILE_COUNT)
+
+
+@pytest.mark.slow
+def test_fill_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, fill_case, clean_fill):
+    out, argv, hold, manifest = fill_case
+    process = sgdsm(*argv)
+    wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "the parked tile")
+    assert process.poll() is None, process.communicate()
+    worker = process_with_port(os.getpid(), hold.peers[0][1])  # the cluster is this process's
+    at_kill = len(manifest.done_ids())
+    os.kill(worker, signal.SIGKILL)
+    hold.release()
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert len(manifest.done_ids()) == FILL_TILE_COUNT
+    assert store_digest(out, s3.storage_options, ignore_attrs=WHERE_ATTRS) == clean_fill
+    report("fill worker SIGKILL", tiles_at_kill=at_kill, tiles_done=FILL_TILE_COUNT)
