@@ -36,7 +36,7 @@ class BBox:
             )
 
     @classmethod
-    def parse(cls, text: str) -> "BBox":
+    def parse(cls, text: str) -> BBox:
         """Parse ``"W,S,E,N"`` as the CLI's ``--bbox`` takes it."""
         try:
             west, south, east, north = (float(v) for v in text.split(","))

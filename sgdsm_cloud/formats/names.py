@@ -56,7 +56,7 @@ def parse_name(path: str, *, today: dt.date | None = None) -> ArchiveName:
             "unrecognised file name; expected LPRM-AMSR2_L3_{A|D}_SOILM3_V001_YYYYMMDDhhmmss.nc4 "
             "or GW1AM2_YYYYMMDD_01D_EQM{A|D}_L3SGSMC{H|L}<version>.h5",
         )
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     if date > today:
         raise BadInputFile(name, f"date {date} in the file name is in the future")
     if date < AMSR2_FIRST_DAY:

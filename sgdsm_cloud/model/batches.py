@@ -67,8 +67,12 @@ def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray) -> Batch
     data = np.where(mask, windows, 0.0).astype("float32")
     target = np.where(known, windows[:, centre], 0.0).astype("float32")
     gap = known & ~mask[:, centre]
-    as_f32 = lambda a: a.astype("float32")[:, None]  # noqa: E731
-    return Batch(data[:, None], as_f32(mask), target[:, None], as_f32(known), as_f32(gap))
+    return Batch(data[:, None], _channel(mask), target[:, None], _channel(known), _channel(gap))
+
+
+def _channel(flags: np.ndarray) -> np.ndarray:
+    """Boolean flags ``(N, ...)`` as float32 with a channel axis: ``(N, 1, ...)``."""
+    return flags.astype("float32")[:, None]
 
 
 def truncate_windows(

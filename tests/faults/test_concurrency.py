@@ -29,7 +29,7 @@ pytestmark = pytest.mark.s3
 def test_a_second_concurrent_ingest_stops_and_the_store_stays_consistent(
     where, s3, proxy, tmp_path
 ):
-    first_days = write_days(tmp_path / "a", range(0, 10))
+    first_days = write_days(tmp_path / "a", range(10))
     second_days = write_days(tmp_path / "b", range(5, 15))  # overlaps days 5..9
     upload(s3, first_days.directory, "raw/a")
     upload(s3, second_days.directory, "raw/b")

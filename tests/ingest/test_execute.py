@@ -24,9 +24,8 @@ def test_process_pool_and_local_cluster_write_the_same_store_as_one_process(tmp_
     pooled = ingest(config(sources, tmp_path / "pool.zarr", workers=2))
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        with Client(cluster) as client:
-            distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
+    ) as cluster, Client(cluster) as client:
+        distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
     expected = snapshot(str(tmp_path / "inline.zarr"))
     for name, report in (("pool", pooled), ("cluster", distributed)):
         assert report.quarantined == reference.quarantined and report.ingested == reference.ingested

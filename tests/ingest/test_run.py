@@ -126,7 +126,7 @@ def test_corpus_rerun_is_stable_and_a_fixed_file_leaves_the_list(tmp_path, corpu
 
 
 def test_a_later_period_extends_the_cube_like_one_run(tmp_path):
-    write_days(tmp_path / "april", range(0, 6))
+    write_days(tmp_path / "april", range(6))
     write_days(tmp_path / "may", range(6, 14))
     grown, once = str(tmp_path / "grown.zarr"), str(tmp_path / "once.zarr")
     ingest(config([tmp_path / "april"], grown))
