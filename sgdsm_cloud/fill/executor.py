@@ -160,6 +160,7 @@ def execute(
 ) -> list[dict[str, Any]]:
     """Run one task per block on ``client`` with a progress bar; returns their statuses."""
     from distributed import KilledWorker, as_completed
+    from distributed.comm import CommClosedError
 
     if not blocks:
         return []
@@ -186,10 +187,11 @@ def execute(
             f"{err.task}: workers died repeatedly while running it (out of memory?); lower "
             "--tile-days/--tile-cells or --batch-size, then re-run the same command to resume"
         ) from None
-    except CancelledError as err:
+    except (CancelledError, CommClosedError) as err:  # which one depends on the race
         raise FillInterrupted(
-            f"{job.out.url}: the cluster cancelled the run ({err}); {len(statuses)} of "
-            f"{len(blocks)} tiles finished and are recorded. Re-run the same command to resume"
+            f"{job.out.url}: the cluster cancelled the run or the connection to it closed "
+            f"({err}); {len(statuses)} of {len(blocks)} tiles finished and are recorded. "
+            "Re-run the same command to resume"
         ) from None
     finally:
         # Free the workers' models and stop what is left; after a lost cluster this cleanup
