@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sgdsm_cloud.testing.faults import FaultProxy
+from sgdsm_cloud.testing.faults import FaultPlan, FaultProxy
 
 VOLATILE_ATTRS = ("history", "date_created", "date_modified")
 WHERE_ATTRS = ("source", "source_store")  # a fill names its raw cube's URL, local or s3://
@@ -185,3 +185,16 @@ def process_with_port(root_pid: int, port: int) -> int:
         except psutil.NoSuchProcess:
             continue
     raise AssertionError(f"no process under {root_pid} holds a socket on port {port}")
+
+
+def every_kind_at(rate: float, *, delay_s: float, seed: int, max_consecutive: int) -> FaultPlan:
+    """A plan that injects each fault kind into ``rate`` of the requests."""
+    return FaultPlan(
+        slowdown=rate,
+        reset_before=rate,
+        reset_mid=rate,
+        slow=rate,
+        delay_s=delay_s,
+        seed=seed,
+        max_consecutive=max_consecutive,
+    )

@@ -15,29 +15,21 @@ from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.testing.faults import FAULT_KINDS, NO_FAULTS, FaultPlan
 
-from .conftest import FILL_TILE_COUNT, FILL_TILES, WHERE_ATTRS, report, store_digest, upload_store
+from .conftest import (
+    FILL_TILE_COUNT,
+    FILL_TILES,
+    WHERE_ATTRS,
+    every_kind_at,
+    report,
+    store_digest,
+    upload_store,
+)
 
 pytestmark = pytest.mark.s3
 
 TILES = FillConfig(**FILL_TILES)
-FAST = FaultPlan(
-    slowdown=0.03,
-    reset_before=0.03,
-    reset_mid=0.03,
-    slow=0.03,
-    delay_s=0.05,
-    seed=3,
-    max_consecutive=2,
-)
-HEAVY = FaultPlan(
-    slowdown=0.1,
-    reset_before=0.1,
-    reset_mid=0.1,
-    slow=0.1,
-    delay_s=0.2,
-    seed=11,
-    max_consecutive=3,
-)
+FAST = every_kind_at(0.03, delay_s=0.05, seed=3, max_consecutive=2)
+HEAVY = every_kind_at(0.1, delay_s=0.2, seed=11, max_consecutive=3)
 
 
 def fill_through(s3, proxy, client, model_dir, raw_store, plan: FaultPlan) -> dict[str, str]:

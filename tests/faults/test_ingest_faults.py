@@ -14,29 +14,13 @@ from sgdsm_cloud.ingest import ingest
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.testing.faults import FAULT_KINDS, NO_FAULTS, FaultPlan
 
-from .conftest import report, store_digest, upload
+from .conftest import every_kind_at, report, store_digest, upload
 
 pytestmark = pytest.mark.s3
 
 # Every kind at 3 %; no request fails more than twice in a row (transient faults).
-FAST = FaultPlan(
-    slowdown=0.03,
-    reset_before=0.03,
-    reset_mid=0.03,
-    slow=0.03,
-    delay_s=0.05,
-    seed=1,
-    max_consecutive=2,
-)
-HEAVY = FaultPlan(
-    slowdown=0.1,
-    reset_before=0.1,
-    reset_mid=0.1,
-    slow=0.1,
-    delay_s=0.2,
-    seed=7,
-    max_consecutive=3,
-)
+FAST = every_kind_at(0.03, delay_s=0.05, seed=1, max_consecutive=2)
+HEAVY = every_kind_at(0.1, delay_s=0.2, seed=7, max_consecutive=3)
 
 
 def ingest_clean_and_faulty(s3, proxy, tmp_path, days, plan: FaultPlan, workers: int):
