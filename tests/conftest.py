@@ -45,9 +45,16 @@ def moto_server():
     """One ThreadedMotoServer on a free loopback port for the whole session."""
     from moto.server import ThreadedMotoServer
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_PROFILE")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+    }
     os.environ.update(
-        {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
     )
     os.environ.pop("AWS_PROFILE", None)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -73,3 +80,26 @@ def s3(moto_server) -> S3Endpoint:
     endpoint = S3Endpoint(moto_server, TEST_BUCKET)
     endpoint.filesystem().mkdir(TEST_BUCKET)
     return endpoint
+
+
+@pytest.fixture(scope="session")
+def cluster(moto_server):
+    """Two single-threaded worker processes, shared by every test that needs a real cluster
+    (started after the moto fixture set the AWS credentials the workers inherit)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    """A client whose workers forget cached S3 filesystems (the moto server is reset per test)."""
+    import s3fs
+    from distributed import Client
+
+    with Client(cluster) as client:
+        client.run(s3fs.S3FileSystem.clear_instance_cache)
+        yield client

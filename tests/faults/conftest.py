@@ -92,28 +92,6 @@ def upload_store(s3, store: Path, key: str) -> str:
     return s3.url(key)
 
 
-@pytest.fixture(scope="session")
-def cluster(moto_server):
-    """Two single-threaded worker processes (started after moto set the AWS credentials)."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    """A client whose workers forget cached S3 filesystems (moto is reset per test)."""
-    import s3fs
-    from distributed import Client
-
-    with Client(cluster) as client:
-        client.run(s3fs.S3FileSystem.clear_instance_cache)
-        yield client
-
-
 def store_digest(
     url: str, storage_options: dict | None = None, ignore_attrs: tuple[str, ...] = ()
 ) -> dict[str, str]:

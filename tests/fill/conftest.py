@@ -118,25 +118,3 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def cluster(moto_server):
-    """Two single-threaded worker processes; started after the moto fixture set AWS credentials."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    """A client whose workers forget cached S3 filesystems (the moto server is reset per test)."""
-    import s3fs
-    from distributed import Client
-
-    with Client(cluster) as client:
-        client.run(s3fs.S3FileSystem.clear_instance_cache)
-        yield client
