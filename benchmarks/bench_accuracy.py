@@ -1,23 +1,29 @@
-"""Accuracy of SGD-SM against temporal baselines on simulated gaps (a benchmark, not a test).
+"""Accuracy of SGD-SM against the baselines on simulated gaps (a benchmark, not a test).
+
+The model is the ``anomaly`` preset by default (``--preset small --features 24`` reproduces the
+earlier rows of docs/model.md). The baselines are temporal linear interpolation, the +-4-day
+window mean and the window mean plus the smoothed same-day anomaly (no learning).
 
 Real data (part ``real``): the 15 real LPRM AMSR2 days in tests/data/lprm (X band) are ingested
 with ``sgdsm ingest``; ``sgdsm train`` trains self-supervised on days 1-10 only (days after the
 period count as unobserved); then 27 x 27-cell squares of observed land are hidden on days
-11-15 and SGD-SM, temporal linear interpolation and the +-4-day window mean are scored on the
-removed cells (R, RMSE, MAE in m3/m3). Days outside the record count as unobserved for every
-method.
+11-15 and every method is scored on the removed cells (R, RMSE, MAE in m3/m3). Days outside the
+record count as unobserved for every method.
 
 Synthetic data (part ``synthetic``): a synthetic archive (``sgdsm_cloud.synth``, 60 days from
 2019-04-01 over the US Great Plains, where 40 x 40 patches are all land) is written as a raw
 cube; the model trains on days 1-50 and is scored on days 52-60, on simulated squares and
 against the complete truth inside the archive's real gaps.
 
+Shipped model (part ``builtin``): ``builtin:lprm-x-d-025`` without further training, on the
+real days 11-15 and on the synthetic archive (outside its domain).
+
 Every method sees the same windows (``sgdsm_cloud.validate``) and is scored on the cells that
 every method fills; ``coverage`` is the share of the removed cells each method fills.
 Run directly (prints Markdown tables; stores, models and results.json go to ``--out``,
 default benchmarks/results/accuracy/)::
 
-    python benchmarks/bench_accuracy.py [--part real|synthetic|both] [--epochs 60] ...
+    python benchmarks/bench_accuracy.py [--part real|synthetic|both|builtin] [--epochs 60] ...
 
 or through ``python benchmarks/run.py accuracy [--quick]`` (``run(quick)``; the quick mode
 trains for a few epochs on the synthetic archive only: a smoke run, not an accuracy claim).
@@ -42,12 +48,19 @@ from sgdsm_cloud import cube
 from sgdsm_cloud.cli import main as sgdsm
 from sgdsm_cloud.fill.block import fill_land_mask
 from sgdsm_cloud.grid import is_global_lon
+from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.checkpoint import load_checkpoint
 from sgdsm_cloud.validate import baselines
 from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases, truth_cases
 from sgdsm_cloud.validate.evaluate import Evaluation, evaluate
 from sgdsm_cloud.validate.masks import GapConfig
-from sgdsm_cloud.validate.methods import LINEAR, SGDSM, WINDOW_MEAN, model_method
+from sgdsm_cloud.validate.methods import (
+    LINEAR,
+    SGDSM,
+    WINDOW_ANOMALY,
+    WINDOW_MEAN,
+    model_method,
+)
 from sgdsm_cloud.validate.metrics import score
 from sgdsm_cloud.validate.product import ModelFiller
 
@@ -59,8 +72,8 @@ REAL_LPRM = REPO / "tests" / "data" / "lprm"
 class Settings:
     """How the benchmark trains (CPU) and how many squares it hides."""
 
-    preset: str = "small"
-    features: int = 24
+    preset: str = "anomaly"
+    features: int = 0  # 0: the preset's own width
     epochs: int = 60
     samples_per_epoch: int = 512
     batch_size: int = 16
@@ -82,8 +95,9 @@ QUICK = Settings(
 
 def train_args(store: Path, model: Path, start: str, end: str, s: Settings) -> list[str]:
     """The ``sgdsm train`` arguments of a benchmark run."""
+    width = f"--features {s.features} " if s.features else ""
     options = (
-        f"--preset {s.preset} --features {s.features} --start {start} --end {end} "
+        f"--preset {s.preset} {width}--start {start} --end {end} "
         f"--epochs {s.epochs} --samples-per-epoch {s.samples_per_epoch} "
         f"--batch-size {s.batch_size} --lr {s.lr} --loss-norm {s.loss_norm} "
         f"--patience {s.patience} --lr-drops {s.lr_drops} --device cpu --seed {s.seed}"
@@ -99,28 +113,40 @@ def run_sgdsm(argv: list[str]) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def methods(model_dir: Path) -> dict:
-    filler = ModelFiller.from_checkpoint(load_checkpoint(model_dir), device="cpu", batch_size=8)
+def methods(model_dir: Path, valid_range: tuple[float, float]) -> dict:
+    filler = ModelFiller.from_checkpoint(
+        load_checkpoint(model_dir), device="cpu", batch_size=8, valid_range=valid_range
+    )
     return {
         SGDSM: model_method(filler),
         LINEAR: lambda case: baselines.linear_interpolation(case.values, case.centre),
         WINDOW_MEAN: lambda case: baselines.window_mean(case.values, case.centre),
+        WINDOW_ANOMALY: lambda case: baselines.window_anomaly(case.values, case.centre),
     }
 
 
-def square_scores(store: Path, model_dir: Path, days: list[int], s: Settings) -> list[dict]:
-    """Every method on 27 x 27 squares of observed land hidden on ``days``."""
+def square_cases(
+    store: Path, model_dir: Path, days: list[int], s: Settings, min_halo: int = 11
+) -> list:
+    """Cases of 27 x 27 squares of observed land hidden on ``days`` (crops wide enough for
+    every method's reach, and at least ``min_halo`` cells around each square)."""
     raw = cube.open_cube(str(store))
     land = raw[cube.LAND].values.astype(bool)
     fillable = fill_land_mask(land, raw["lat"].values, raw["lon"].values)
     config = GapConfig(mode="squares", size=27, per_day=s.squares_per_day, margin=11, seed=s.seed)
     gaps = draw_gaps(raw[cube.SM], fillable, days, config, np.arange(raw.sizes["time"]))
     model = load_checkpoint(model_dir).config
-    halo = max(11, model.receptive_radius)
+    halo = max(min_halo, model.receptive_radius, baselines.anomaly_reach())
     periodic = is_global_lon(raw["lon"].values)
     dates = raw.indexes["time"]
-    cases = simulated_cases(raw[cube.SM], land, dates, gaps, halo, model.half_window, periodic)
-    return common_support_scores(evaluate(cases, methods(model_dir), desc="squares"))
+    return simulated_cases(raw[cube.SM], land, dates, gaps, halo, model.half_window, periodic)
+
+
+def square_scores(store: Path, model_dir: Path, days: list[int], s: Settings) -> list[dict]:
+    """Every method on 27 x 27 squares of observed land hidden on ``days``."""
+    cases = square_cases(store, model_dir, days, s)
+    valid_range = cube.physical_range(cube.open_cube(str(store)).attrs)
+    return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="squares"))
 
 
 def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int]) -> list[dict]:
@@ -134,7 +160,8 @@ def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int
     half_window = load_checkpoint(model_dir).config.half_window
     dates = raw.indexes["time"]
     cases = truth_cases(raw[cube.SM], truth, land, fillable, dates, days, half_window)
-    return common_support_scores(evaluate(cases, methods(model_dir), desc="truth"))
+    valid_range = cube.physical_range(raw.attrs)
+    return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="truth"))
 
 
 def common_support_scores(evaluation: Evaluation) -> list[dict]:
@@ -174,7 +201,8 @@ def real_part(work: Path, s: Settings) -> dict[str, Any]:
     }
 
 
-def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
+def write_synthetic(work: Path, s: Settings) -> tuple[Any, pd.DatetimeIndex, Path, Path]:
+    """The benchmark's synthetic archive as a raw cube and a truth store in ``work``."""
     from sgdsm_cloud.grid import BBox
     from sgdsm_cloud.synth import SynthConfig, synthesize
 
@@ -182,10 +210,16 @@ def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
     dates = pd.date_range("2019-04-01", periods=s.synth_days, freq="D")
     synth = SynthConfig(start=dates[0], end=dates[-1], bbox=bbox, seed=s.seed)
     ds = synthesize(synth)
-    store, truth_store, model = work / "synth.zarr", work / "synth_truth.zarr", work / "model_synth"
+    store, truth_store = work / "synth.zarr", work / "synth_truth.zarr"
     raw = ds.drop_vars("truth")
     raw.to_zarr(str(store), mode="w", encoding=cube.encoding_for(raw, cube.CubeChunks()))
     ds[["truth"]].to_zarr(str(truth_store), mode="w")
+    return synth, dates, store, truth_store
+
+
+def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
+    synth, dates, store, truth_store = write_synthetic(work, s)
+    model = work / "model_synth"
     last_train = dates[s.synth_train_days - 1]
     train = train_args(store, model, f"{dates[0]:%Y-%m-%d}", f"{last_train:%Y-%m-%d}", s)
     seconds = run_sgdsm(train)
@@ -200,6 +234,27 @@ def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
     }
 
 
+BUILTIN = "builtin:lprm-x-d-025"
+
+
+def builtin_part(work: Path, s: Settings) -> dict[str, Any]:
+    """The shipped model, untrained further: on its own real days 11-15 (it was trained on days
+    1-10) and on the synthetic archive, which lies outside its domain (another region, year
+    and band)."""
+    store = work / "lprm_x.zarr"
+    run_sgdsm(f"-q ingest --store {store} --variable x --workers 1 {REAL_LPRM}".split())
+    _, _, synth_store, truth_store = write_synthetic(work, s)
+    model = Path(resolve_model(BUILTIN))
+    days = list(range(s.synth_train_days + 1, s.synth_days))
+    return {
+        "model": BUILTIN,
+        "provenance": load_checkpoint(model).provenance,
+        "squares": square_scores(store, model, list(range(10, 15)), s),
+        "synthetic_squares": square_scores(synth_store, model, days, s),
+        "synthetic_truth_in_real_gaps": truth_scores(synth_store, truth_store, model, days),
+    }
+
+
 TABLES = {
     ("real", "squares"): "Real LPRM X band, days 11-15, 27 x 27 squares",
     ("synthetic", "squares"): "Synthetic archive, days after training, 27 x 27 squares",
@@ -207,6 +262,15 @@ TABLES = {
         "synthetic",
         "truth_in_real_gaps",
     ): "Synthetic archive, days after training, truth in real gaps",
+    ("builtin", "squares"): f"{BUILTIN} on real LPRM X band, days 11-15, 27 x 27 squares",
+    (
+        "builtin",
+        "synthetic_squares",
+    ): f"{BUILTIN} on the synthetic archive (out of domain), squares",
+    (
+        "builtin",
+        "synthetic_truth_in_real_gaps",
+    ): f"{BUILTIN} on the synthetic archive (out of domain), truth in real gaps",
 }
 
 
@@ -237,6 +301,8 @@ def run_parts(work: Path, parts: tuple[str, ...], settings: Settings) -> dict[st
         results["real"] = real_part(work, settings)
     if "synthetic" in parts:
         results["synthetic"] = synthetic_part(work, settings)
+    if "builtin" in parts:
+        results["builtin"] = builtin_part(work, settings)
     return results
 
 
@@ -259,7 +325,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["real", "synthetic", "both"], default="both")
+    parser.add_argument(
+        "--part",
+        choices=["real", "synthetic", "both", "builtin"],
+        default="both",
+        help="builtin scores the model shipped in the package (no training)",
+    )
     parser.add_argument(
         "--out", type=Path, default=REPO / "benchmarks" / "results" / "accuracy", help="work folder"
     )

@@ -40,6 +40,18 @@ SM_ATTRS = {
     "valid_min": 0.0,
     "valid_max": 1.0,
 }
+# The range each source product's retrievals take (m3 m-3): LPRM saturates at 99 percent, JAXA
+# SMC spans 0..100 percent. Filled values are clamped to it and the product's valid_min/valid_max
+# say so.
+PHYSICAL_RANGES = {"lprm": (0.0, 0.99), "jaxa": (0.0, 1.0)}
+DEFAULT_RANGE = (0.0, 1.0)
+
+
+def physical_range(attrs: dict[str, Any]) -> tuple[float, float]:
+    """``(min, max)`` of the raw cube's source product (0..1 when the product is unknown)."""
+    return PHYSICAL_RANGES.get(str(attrs.get("source_product", "")).lower(), DEFAULT_RANGE)
+
+
 LAND_ATTRS = {"long_name": "land mask (land fraction >= 0.5)", "flag_values": [0, 1], "flag_meanings": "not_land land"}
 LAND_FRACTION_ATTRS = {"long_name": "land fraction from the GLOBE 30 arc-second mask", "units": "1"}
 DAY_STATUS_ATTRS = {

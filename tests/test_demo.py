@@ -18,10 +18,25 @@ def test_every_demo_step_is_a_valid_sgdsm_command(tmp_path):
     parser = build_parser()
     for real in (None, LPRM_SAMPLE):
         steps = DemoConfig(tmp_path, real=real).commands()
-        expected = ["ingest", "train", "fill", "validate"]
-        assert [name for name, _ in steps] == (expected if real else ["synth", *expected])
+        expected = (
+            ["ingest", "fill", "validate"]
+            if real
+            else ["synth", "ingest", "train", "fill", "validate"]
+        )
+        assert [name for name, _ in steps] == expected
         for name, argv in steps:
             assert parser.parse_args(argv).command == name
+
+
+def test_the_real_demo_fills_with_the_shipped_model_and_the_synthetic_one_trains_the_variant(
+    tmp_path,
+):
+    real = dict(DemoConfig(tmp_path, real=LPRM_SAMPLE).commands())
+    assert real["fill"][real["fill"].index("--model") + 1] == "builtin:lprm-x-d-025"
+    assert real["validate"][real["validate"].index("--model") + 1] == "builtin:lprm-x-d-025"
+    synthetic = dict(DemoConfig(tmp_path).commands())
+    assert synthetic["train"][synthetic["train"].index("--preset") + 1] == "anomaly"
+    assert "--sweep" not in synthetic["validate"]  # the sweep is its own, longer command
 
 
 def test_a_shrunken_demo_runs_every_step_to_a_report(tmp_path, capsys):

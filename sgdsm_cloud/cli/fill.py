@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--store", required=True, help="raw cube URL (local path, s3://...)")
     parser.add_argument(
-        "--model", required=True, help="checkpoint directory written by 'sgdsm train' (path or URL)"
+        "--model",
+        required=True,
+        help="checkpoint directory written by 'sgdsm train' (path or URL), or a model shipped "
+        "in the package: builtin:NAME (e.g. builtin:lprm-x-d-025)",
     )
     parser.add_argument("--out", required=True, help="output zarr URL")
     parser.add_argument(
@@ -82,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.fill.executor import connect, run_fill
+    from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import Location, check_reachable
 
     config = FillConfig(
@@ -97,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     def location(url: str) -> Location:  # fsspec options only for URLs; local paths take none
         return Location.from_cli(url, args.storage_options if "://" in url else None)
 
-    source, out, model = location(args.store), location(args.out), location(args.model)
+    source, out = location(args.store), location(args.out)
+    model = location(resolve_model(args.model))
     check_reachable(source, must_exist=True)
     check_reachable(model, must_exist=True)
     check_reachable(out)

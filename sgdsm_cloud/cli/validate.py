@@ -23,7 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--store", required=True, metavar="URL", help="raw cube (zarr) from 'sgdsm ingest'"
     )
     p.add_argument(
-        "--model", required=True, metavar="DIR", help="checkpoint directory from 'sgdsm train'"
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="checkpoint directory from 'sgdsm train', or builtin:NAME (a model shipped in the "
+        "package, e.g. builtin:lprm-x-d-025)",
     )
     p.add_argument("--report", required=True, metavar="DIR", help="report folder to write")
     p.add_argument(
@@ -118,6 +122,7 @@ def _depths(text: str) -> tuple[float, float]:
 
 
 def build_config(args: argparse.Namespace):
+    from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import Location
     from sgdsm_cloud.validate.insitu import InsituConfig
     from sgdsm_cloud.validate.masks import GapConfig
@@ -130,7 +135,7 @@ def build_config(args: argparse.Namespace):
     depth_from, depth_to = _depths(args.insitu_depth)
     return ValidateConfig(
         store=loc(args.store),
-        model=loc(args.model),
+        model=loc(resolve_model(args.model)),
         report=Path(args.report),
         filled=loc(args.filled),
         insitu=Path(args.insitu) if args.insitu else None,

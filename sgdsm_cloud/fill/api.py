@@ -63,7 +63,9 @@ def fill_dataset(
     plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
     source = str(raw.encoding.get("source", "in-memory dataset"))
     result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
-    sm, flag = _lazy_tiles(raw, plan, model_ref, config.batch_size, device)
+    sm, flag = _lazy_tiles(
+        raw, plan, model_ref, config.batch_size, device, cube.physical_range(raw.attrs)
+    )
     result[SM] = result[SM].copy(data=sm)
     result[FLAG] = result[FLAG].copy(data=flag)
     for name, encoding in encoding_for(result, plan.layout).items():
@@ -72,7 +74,12 @@ def fill_dataset(
 
 
 def _lazy_tiles(
-    raw: xr.Dataset, plan: FillPlan, model_ref: Any, batch_size: int, device: str | None
+    raw: xr.Dataset,
+    plan: FillPlan,
+    model_ref: Any,
+    batch_size: int,
+    device: str | None,
+    valid_range: tuple[float, float],
 ) -> tuple[Any, Any]:
     """``sm`` and ``flag`` as dask arrays of one delayed task per tile, assembled in tile order."""
     import dask
@@ -92,7 +99,7 @@ def _lazy_tiles(
         write, (_, cy, cx) = spec.write_slices, spec.core_slices
         fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
         tile = dask.delayed(_fill_tile, pure=True, nout=2)(
-            block, block_land, fill_land, spec.to_json(), model, batch_size, device
+            block, block_land, fill_land, spec.to_json(), model, batch_size, device, valid_range
         )
         sm_tiles.append(da.from_delayed(tile[0], spec.shape, dtype="float32"))
         flag_tiles.append(da.from_delayed(tile[1], spec.shape, dtype="uint8"))
@@ -117,6 +124,7 @@ def _fill_tile(
     model_ref: Any,
     batch_size: int,
     device: str | None,
+    valid_range: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
     spec = BlockSpec.from_json(spec_json)
     (sm, flag), _ = fill_block(
@@ -125,6 +133,7 @@ def _fill_tile(
         fill_land,
         spec,
         _predictor(model_ref, batch_size, device),
+        valid_range,
     )
     return sm, flag
 

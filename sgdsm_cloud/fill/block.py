@@ -86,20 +86,26 @@ class FillJob:
 
 
 def compose(
-    observed: np.ndarray, fill_land: np.ndarray, pred: np.ndarray, reached: np.ndarray
+    observed: np.ndarray,
+    fill_land: np.ndarray,
+    pred: np.ndarray,
+    reached: np.ndarray,
+    valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The product and its flag for cells of ``observed`` (t, y, x).
 
     Observed cells of ``fill_land`` (land outside the excluded regions, (y, x)) keep their
-    value; gaps take the network output where it ``reached``, else NaN and ``not_filled``;
-    everything off ``fill_land`` is NaN with flag ``not_land_or_excluded``.
+    value; gaps take the network output, clamped to the source product's ``valid_range``,
+    where it ``reached``, else NaN and ``not_filled``; everything off ``fill_land`` is NaN with
+    flag ``not_land_or_excluded``.
     """
     seen = np.isfinite(observed)
     flag = np.where(seen, FLAG_OBSERVED, np.where(reached, FLAG_FILLED, FLAG_NOT_FILLED)).astype(
         "uint8"
     )
     flag[:, ~fill_land] = FLAG_NOT_LAND
-    sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, pred, np.nan))
+    filled = np.clip(pred, *valid_range)
+    sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, filled, np.nan))
     return sm.astype("float32"), flag
 
 
@@ -109,6 +115,7 @@ def fill_block(
     fill_land: np.ndarray,
     spec: BlockSpec,
     predict: Predictor | None,
+    valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
@@ -117,6 +124,7 @@ def fill_block(
         land: the raw land mask over the input block (y, x), the network's input mask.
         fill_land: cells of the tile (y, x) the product fills (land, not excluded).
         predict: the network; may be None when the tile needs none (no land gaps).
+        valid_range: the source product's physical range; filled values are clamped to it.
 
     The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
     tile or a gap-free one never touches it. Returns ``((sm, flag), counts)``.
@@ -133,7 +141,7 @@ def fill_block(
         day_pred, day_reached = predict(block, land, gap_days + t.start)
         pred[gap_days] = day_pred[:, y, x]
         reached[gap_days] = day_reached[:, y, x]
-    sm, flag = compose(observed, fill_land, pred, reached)
+    sm, flag = compose(observed, fill_land, pred, reached, valid_range)
     counts = {
         "model_days": int(gap_days.size),
         "observed": int((flag == FLAG_OBSERVED).sum()),
@@ -162,6 +170,7 @@ class TileStores:
         self.job = job
         self.source = cube.open_cube(job.source.url, job.source.storage_options, chunks=None)
         self.land = self.source[cube.LAND].values.astype(bool)
+        self.valid_range = cube.physical_range(self.source.attrs)
         self.lat, self.lon = self.source["lat"].values, self.source["lon"].values
         group = zarr.open_group(
             job.out.url, mode="r+", storage_options=job.out.storage_options or None
@@ -197,7 +206,7 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
     started = time.perf_counter()
     block, land, fill_land = read_input(stores, spec)
     read_done = time.perf_counter()
-    (sm, flag), counts = fill_block(block, land, fill_land, spec, predict)
+    (sm, flag), counts = fill_block(block, land, fill_land, spec, predict, stores.valid_range)
     fill_done = time.perf_counter()
     write_tile(stores, spec, sm, flag)
     status = {

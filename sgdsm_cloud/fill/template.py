@@ -135,6 +135,12 @@ def geospatial_attrs(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
     }
 
 
+def sm_attrs(raw_attrs: dict[str, Any]) -> dict[str, Any]:
+    """``sm``'s attributes: valid_min/valid_max are the range filled values are clamped to."""
+    low, high = cube.physical_range(raw_attrs)
+    return {**SM_ATTRS, "valid_min": low, "valid_max": high}
+
+
 def make_template(raw: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> xr.Dataset:
     """The lazy output dataset for ``raw`` (already cut to the output days): nothing computed.
 
@@ -143,11 +149,12 @@ def make_template(raw: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> xr.
     """
     import dask.array as da
 
+    sm_meta = sm_attrs(raw.attrs)
     shape = (raw.sizes["time"], raw.sizes["lat"], raw.sizes["lon"])
     coords = {name: (name, raw[name].values, dict(raw[name].attrs)) for name in DIMS}
     return xr.Dataset(
         {
-            SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.shards), SM_ATTRS),
+            SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.shards), sm_meta),
             FLAG: (DIMS, da.zeros(shape, dtype="uint8", chunks=layout.shards), FLAG_ATTRS),
             LAND: (("lat", "lon"), raw[cube.LAND].values.astype("uint8"), dict(cube.LAND_ATTRS)),
         },

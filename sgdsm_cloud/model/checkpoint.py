@@ -25,6 +25,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from sgdsm_cloud.errors import CheckpointError, ConfigError
+from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.storage import Location
@@ -112,10 +113,10 @@ def load_checkpoint(
 
 
 def as_location(model_dir: PathLike, storage_options: dict[str, Any] | None = None) -> Location:
-    """A :class:`Location` for a path, URL or Location (explicit options win)."""
+    """A :class:`Location` for a path, URL, ``builtin:NAME`` or Location (explicit options win)."""
     if isinstance(model_dir, Location):
         return Location(model_dir.url, {**model_dir.storage_options, **(storage_options or {})})
-    url = os.fspath(model_dir)
+    url = resolve_model(os.fspath(model_dir))
     return Location(url if "://" in url else os.path.abspath(url), dict(storage_options or {}))
 
 

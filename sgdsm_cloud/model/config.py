@@ -7,12 +7,14 @@ documented in ``docs/model.md``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError
 
-VARIANTS = ("paper", "released")
+VARIANTS = ("paper", "released", "anomaly")
+GAUSSIAN_TRUNCATE = 3.0  # the anomaly variant's Gaussian kernels end at 3 standard deviations
 LOSS_TERMS = ("global", "local")
 LOSS_NORMS = ("l2", "l1")
 
@@ -28,8 +30,12 @@ class ModelConfig:
         features: feature maps of the hidden layers (paper: 90; released code: 64).
         kernel: odd kernel side, used on every axis (paper: 3).
         window: days in the input window, odd, centred on the day to fill (paper: 9).
-        variant: ``paper`` (3-D partial convolutions, time as the depth axis) or ``released``
-            (the released code's two-branch 2-D network, time as channels).
+        variant: ``paper`` (3-D partial convolutions, time as the depth axis), ``released``
+            (the released code's two-branch 2-D network, time as channels) or ``anomaly`` (not
+            in the paper: per-cell temporal priors and the same day's smoothed anomaly, corrected
+            by a 2-D CNN; :mod:`sgdsm_cloud.model.anomaly`).
+        scales: widths (cells) of the Gaussian weights over which the ``anomaly`` variant
+            averages the centre day's anomaly; empty for the other variants.
     """
 
     layers: int = 11
@@ -37,8 +43,10 @@ class ModelConfig:
     kernel: int = 3
     window: int = 9
     variant: str = "paper"
+    scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "scales", tuple(float(s) for s in self.scales))
         if self.variant not in VARIANTS:
             raise ConfigError(f"model variant must be one of {VARIANTS}, got {self.variant!r}")
         min_layers = 3 if self.variant == "released" else 1
@@ -53,6 +61,11 @@ class ModelConfig:
             raise ConfigError(
                 "model 'features' must be even for the released variant (two branches), "
                 f"got {self.features}"
+            )
+        if (self.variant == "anomaly") != bool(self.scales) or any(s <= 0 for s in self.scales):
+            raise ConfigError(
+                "model 'scales' must be positive widths in cells for the anomaly variant and "
+                f"empty for the others, got {list(self.scales)} for {self.variant!r}"
             )
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise ConfigError(f"model 'kernel' must be a positive odd number, got {self.kernel}")
@@ -70,11 +83,12 @@ class ModelConfig:
     def receptive_radius(self) -> int:
         """Cells of spatial context per side that can reach an output cell (11 for the paper)."""
         sequential = self.layers - 1 if self.variant == "released" else self.layers
-        return sequential * (self.kernel // 2)
+        context = context_radius(self.scales) if self.scales else 0
+        return context + sequential * (self.kernel // 2)
 
     @classmethod
     def preset(cls, name: str) -> ModelConfig:
-        """``paper`` (the default), ``small`` (CPU demos and tests) or ``released``."""
+        """``paper`` (the default), ``small`` (CPU demos and tests), ``released`` or ``anomaly``."""
         try:
             return cls(**PRESETS[name])
         except KeyError:
@@ -83,7 +97,9 @@ class ModelConfig:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["scales"] = list(self.scales)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -94,7 +110,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "small": {"layers": 5, "features": 24},
     "released": {"layers": 11, "features": 64, "variant": "released"},
+    "anomaly": {"layers": 6, "features": 32, "variant": "anomaly", "scales": (2.0, 4.0, 8.0)},
 }
+
+
+def context_radius(scales: tuple[float, ...]) -> int:
+    """Cells on each side that the anomaly variant's Gaussian weights read."""
+    return math.ceil(GAUSSIAN_TRUNCATE * max(scales))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ Two variants:
   window branch ``window -> features/2`` (per-day masks), concatenated; one shared
   ``features -> features`` layer applied ``layers - 3`` times; ``features -> 1``. The output is
   the residual in gaps added to the centre-day input, clamped to [0, 0.99].
+* ``anomaly`` (not in the paper): per-cell priors from the window and the centre day's
+  smoothed anomaly, corrected by a 2-D CNN (:mod:`sgdsm_cloud.model.anomaly`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sgdsm_cloud.model.anomaly import AnomalyCore
 from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.partialconv import PartialConv2d, PartialConv3d
 
@@ -37,9 +40,13 @@ class SGDSMNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.core: nn.Module = (
-            PaperCore(config) if config.variant == "paper" else ReleasedCore(config)
-        )
+        self.core: nn.Module
+        if config.variant == "paper":
+            self.core = PaperCore(config)
+        elif config.variant == "released":
+            self.core = ReleasedCore(config)
+        else:
+            self.core = AnomalyCore(config.layers, config.features, config.kernel, config.scales)
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         expected = (1, self.config.window)

@@ -31,6 +31,7 @@ from sgdsm_cloud.landmask import LAND_THRESHOLD, global_land_fraction
 from sgdsm_cloud.progress import progress as progress_bar
 from sgdsm_cloud.synth import swath
 from sgdsm_cloud.synth.config import SynthConfig
+from sgdsm_cloud.synth.error import RetrievalError, retrieved
 from sgdsm_cloud.synth.field import SoilMoistureField
 from sgdsm_cloud.synth.retrieval import RetrievalModel
 
@@ -77,13 +78,15 @@ def iter_days(config: SynthConfig) -> Iterator[SynthDay]:
     """Each day of the archive in order; memory stays at one day plus the weather memory."""
     field = SoilMoistureField(config.seed, config.crop)
     retrieval = RetrievalModel(config.seed, config.crop, field)
+    error = RetrievalError(config.seed, config.crop)
     lat, lon = config.crop.lat, config.crop.lon
     for date in config.days:
         truth = field.truth(date)
         seen = swath.observed(date, config.pass_, lat, lon, config.res) & retrieval.succeeded(
             date, config.pass_
         )
-        yield SynthDay(date, truth, np.where(seen, quantise(truth, config.fmt), np.float32(np.nan)))
+        archived = quantise(retrieved(truth, error(date), config.fmt), config.fmt)
+        yield SynthDay(date, truth, np.where(seen, archived, np.float32(np.nan)))
 
 
 def file_name(config: SynthConfig, date: dt.date) -> str:

@@ -1,9 +1,13 @@
-"""Compare the synthetic gaps with a real archive: valid fraction over land, per day and band.
+"""Compare a synthetic archive with a real one: gaps and roughness in time.
 
-Run ``python -m sgdsm_cloud.synth.calibration DIR [--variable soil_moisture_x] [--seed 0]``
-on a directory of real LPRM files; it prints Markdown tables of the daily valid fraction over
-land (land fraction >= 0.5) of the real files and of a synthetic archive for the same days and
-pass, globally and by latitude band.
+Run ``python -m sgdsm_cloud.synth.calibration DIR [--variable soil_moisture_x] [--seed 0]
+[--bbox W,S,E,N]`` on a directory of real LPRM files; it prints Markdown tables of
+
+* the daily valid fraction over land (land fraction >= 0.5) of the real files and of a
+  synthetic archive for the same days and pass, globally and by latitude band;
+* the roughness in time of both (:func:`roughness`) inside ``--bbox``: lag-1-day correlation,
+  standard deviation and 95th percentile of the absolute day-to-day change of the cells
+  observed on consecutive days.
 """
 
 from __future__ import annotations
@@ -84,6 +88,48 @@ def compare(
     )
 
 
+def roughness(sm: np.ndarray) -> dict[str, float]:
+    """Day-to-day statistics of ``sm (time, lat, lon)`` over cells observed on both days.
+
+    Returns ``lag1_correlation``, ``change_std`` and ``change_p95`` (of the absolute change,
+    m3 m-3) and ``pairs``, the number of cell pairs.
+    """
+    today, tomorrow = sm[:-1], sm[1:]
+    both = np.isfinite(today) & np.isfinite(tomorrow)
+    a, b = today[both].astype("float64"), tomorrow[both].astype("float64")
+    change = b - a
+    return {
+        "lag1_correlation": float(np.corrcoef(a, b)[0, 1]) if a.size > 1 else float("nan"),
+        "change_std": float(change.std()) if a.size else float("nan"),
+        "change_p95": float(np.percentile(np.abs(change), 95)) if a.size else float("nan"),
+        "pairs": int(a.size),
+    }
+
+
+def compare_roughness(
+    files: Sequence[str | Path], bbox: BBox, *, variable: str = "soil_moisture_x", seed: int = 0
+) -> pd.DataFrame:
+    """:func:`roughness` of real LPRM ``files`` and of their synthetic twin inside ``bbox``."""
+    files = sorted(files, key=lambda f: parse_name(str(f)).date)
+    names = [parse_name(str(f)) for f in files]
+    config = SynthConfig(
+        names[0].date, names[-1].date, bbox=bbox, res=0.25, pass_=names[0].pass_, seed=seed
+    )
+    crop = config.crop
+    by_date = {n.date: f for f, n in zip(files, names)}
+    real, synthetic = [], []
+    for day in iter_days(config):
+        synthetic.append(day.sm)
+        if day.date in by_date:
+            real.append(
+                crop.of(np.asarray(read_day(str(by_date[day.date]), variable=variable).values))
+            )
+        else:
+            real.append(np.full(day.sm.shape, np.nan, dtype="float32"))
+    rows = {"real": roughness(np.stack(real)), "synthetic": roughness(np.stack(synthetic))}
+    return pd.DataFrame(rows).T.rename_axis("archive")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m sgdsm_cloud.synth.calibration", description=__doc__.splitlines()[0]
@@ -91,11 +137,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="directory of real LPRM .nc4 files (one pass)")
     parser.add_argument("--variable", default="soil_moisture_x")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--bbox", default="115,-35,150,-15", help="W,S,E,N of the roughness comparison"
+    )
     args = parser.parse_args(argv)
-    result = compare(sorted(args.directory.glob("*.nc4")), variable=args.variable, seed=args.seed)
+    files = sorted(args.directory.glob("*.nc4"))
+    result = compare(files, variable=args.variable, seed=args.seed)
     print(markdown(result.daily))
     print()
     print(markdown(result.bands))
+    print()
+    rough = compare_roughness(files, BBox.parse(args.bbox), variable=args.variable, seed=args.seed)
+    print(markdown(rough))
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -12,3 +12,5 @@ class Stream(IntEnum):
     TEMPERATURE = 6
     RFI = 7
     RETRIEVAL = 8
+    RETRIEVAL_ERROR = 9
+    RETRIEVAL_ERROR_TAIL = 10

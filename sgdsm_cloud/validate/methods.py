@@ -15,6 +15,7 @@ from sgdsm_cloud.validate.product import ModelFiller, StoreProduct, read_days
 SGDSM = "SGD-SM"
 LINEAR = "linear interpolation"
 WINDOW_MEAN = "window mean"
+WINDOW_ANOMALY = "window mean + same-day anomaly"
 DCT_PLS = "DCT-PLS"
 DCT_PLS_PYTESMO = "DCT-PLS (pytesmo)"
 CLIMATOLOGY = "climatology"
@@ -36,10 +37,12 @@ def store_method(product: StoreProduct) -> Filler:
 
 
 def baseline_methods() -> dict[str, Filler]:
-    """Temporal linear interpolation, the window mean and DCT-PLS, on the same window as SGD-SM."""
+    """Temporal linear interpolation, the window mean, the window mean plus the smoothed
+    same-day anomaly and DCT-PLS, on the same window as SGD-SM."""
     return {
         LINEAR: lambda case: baselines.linear_interpolation(case.values, case.centre),
         WINDOW_MEAN: lambda case: baselines.window_mean(case.values, case.centre),
+        WINDOW_ANOMALY: lambda case: baselines.window_anomaly(case.values, case.centre),
         DCT_PLS: lambda case: baselines.dct_pls(case.values, case.centre),
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sgdsm_cloud.cube import DEFAULT_RANGE
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.fill.block import Predictor, compose
 from sgdsm_cloud.fill.template import (
@@ -111,25 +112,33 @@ class ModelFiller:
     predict: Predictor
     half_window: int
     receptive_radius: int
+    valid_range: tuple[float, float] = DEFAULT_RANGE
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint: Any, device: str = "cpu", batch_size: int = 8, amp: bool = False
+        cls,
+        checkpoint: Any,
+        device: str = "cpu",
+        batch_size: int = 8,
+        amp: bool = False,
+        valid_range: tuple[float, float] = DEFAULT_RANGE,
     ) -> ModelFiller:
         config = checkpoint.config
         return cls(
             Predictor(checkpoint.model, device, amp, batch_size),
             config.half_window,
             config.receptive_radius,
+            valid_range,
         )
 
     def fill_window(self, values: np.ndarray, land: np.ndarray, centre: int) -> np.ndarray:
-        """The centre day of a window, filled: observed cells kept, NaN where the model does not reach."""
+        """The centre day of a window, filled as the product is: observed cells kept, gaps
+        clamped to the valid range, NaN where the model does not reach."""
         pred, reached = self.predict(
             np.asarray(values, dtype="float32"), np.asarray(land, dtype=bool), np.array([centre])
         )
         observed = values[centre]
-        filled = np.where(reached[0] & land, pred[0], np.nan)
+        filled = np.where(reached[0] & land, np.clip(pred[0], *self.valid_range), np.nan)
         return np.where(np.isfinite(observed), observed, filled).astype("float32")
 
 
@@ -196,7 +205,9 @@ class ModelProduct:
     ) -> tuple[np.ndarray, np.ndarray]:
         block = read_days(self.sm, span, crop)
         pred, reached = self.filler.predict(block, crop.take(self.land), centres)
-        return compose(block[centres], crop.take(self.fill_land), pred, reached)
+        return compose(
+            block[centres], crop.take(self.fill_land), pred, reached, self.filler.valid_range
+        )
 
 
 class StoreProduct:

@@ -173,7 +173,12 @@ def open_context(config: ValidateConfig) -> Context:
     checkpoint = load_checkpoint(
         config.model.url, device, storage_options=config.model.storage_options
     )
-    filler = ModelFiller.from_checkpoint(checkpoint, device=device, batch_size=config.batch_size)
+    filler = ModelFiller.from_checkpoint(
+        checkpoint,
+        device=device,
+        batch_size=config.batch_size,
+        valid_range=cube.physical_range(raw.attrs),
+    )
     dates = pd.DatetimeIndex(raw["time"].values)
     period = period_indices(dates, config.start, config.end, config.store.url)
     if config.days:

@@ -10,7 +10,7 @@ from sgdsm_cloud import cube
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.storage import redact
 from sgdsm_cloud.validate import figures, methods
-from sgdsm_cloud.validate.baselines import climatology_unavailable
+from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
 from sgdsm_cloud.validate.cases import draw_gaps, evenly, simulated_cases, truth_cases
 from sgdsm_cloud.validate.evaluate import evaluate
 from sgdsm_cloud.validate.insitu import (
@@ -118,7 +118,7 @@ def simulated(ctx: Context) -> Section:
     )
     sm = ctx.raw[cube.SM]
     gaps = draw_gaps(sm, ctx.fill_land, ctx.days, c.gaps, ctx.period)
-    halo = max(c.context, ctx.filler.receptive_radius)
+    halo = max(c.context, ctx.filler.receptive_radius, anomaly_reach())
     cases = simulated_cases(
         sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic
     )

@@ -138,6 +138,7 @@ def run_sweep(
             load_checkpoint(str(out), ctx.filler.predict.device),
             ctx.filler.predict.device,
             ctx.config.batch_size,
+            valid_range=ctx.filler.valid_range,
         )
         row = evaluate(
             cases, {"SGD-SM": model_method(filler)}, desc=f"sweep {point.name}"

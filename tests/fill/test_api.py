@@ -76,3 +76,36 @@ def test_result_is_lazy_chunked_by_tile_and_cut_to_the_requested_days(global_raw
     assert filled.attrs["model_sha256"] == checkpoint.sha256
     whole = fill_dataset(global_raw, checkpoint, config=FillConfig(tile_days=4, tile_cells=24))
     np.testing.assert_array_equal(filled.flag.values, whole.flag.isel(time=slice(4, 14)).values)
+
+
+@pytest.fixture(scope="module")
+def anomaly_checkpoint(tmp_path_factory):
+    """The anomaly variant with random weights everywhere (its CNN starts at zero otherwise)."""
+    import torch
+
+    from sgdsm_cloud.model.checkpoint import load_checkpoint, save_checkpoint
+    from sgdsm_cloud.model.config import ModelConfig
+    from sgdsm_cloud.model.network import SGDSMNet
+
+    torch.manual_seed(1)
+    config = ModelConfig(layers=2, features=4, variant="anomaly", scales=(1.0, 2.0))
+    net = SGDSMNet(config)
+    for param in net.parameters():
+        torch.nn.init.normal_(param, std=0.3)
+    path = tmp_path_factory.mktemp("anomaly_model")
+    save_checkpoint(path, net, config, {"trained_on": "nothing: random weights for tests"})
+    return load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("tile_days", "tile_cells"), [(10, 20), (24, 96)])
+def test_the_anomaly_variant_is_block_exact_across_the_dateline(
+    global_raw, anomaly_checkpoint, tile_days, tile_cells
+):
+    halo = anomaly_checkpoint.config.receptive_radius
+    assert halo == 8  # 6 cells of Gaussian context, then 2 layers
+    reference = one_piece_fill(global_raw, anomaly_checkpoint.model, halo)
+    config = FillConfig(tile_days=tile_days, tile_cells=tile_cells, batch_size=BATCH)
+    filled = fill_dataset(global_raw, anomaly_checkpoint, config=config)
+    filled = filled.compute(scheduler="synchronous")
+    assert_same_fill(filled.sm.values, filled.flag.values, reference)
+    assert (filled.flag.values == FLAG_FILLED).sum() > 1000

@@ -25,6 +25,26 @@ def test_compose_keeps_observations_fills_reached_gaps_and_flags_the_rest():
     assert sm.dtype == np.float32 and flag.dtype == np.uint8
 
 
+def test_filled_values_are_clamped_to_the_products_range_and_observations_never():
+    observed = np.array([[[1.2, NAN, NAN, NAN]]], dtype="float32")  # an observation is kept as is
+    pred = np.array([[[0.0, -0.05, 0.995, 0.5]]], dtype="float32")
+    reached = np.ones((1, 1, 4), dtype=bool)
+    sm, _ = compose(observed, np.ones((1, 4), dtype=bool), pred, reached, (0.0, 0.99))
+    np.testing.assert_array_equal(sm, np.array([[[1.2, 0.0, 0.99, 0.5]]], dtype="float32"))
+
+
+@pytest.mark.parametrize(
+    ("product", "expected"), [("lprm", (0.0, 0.99)), ("jaxa", (0.0, 1.0)), ("other", (0.0, 1.0))]
+)
+def test_the_physical_range_follows_the_source_product(product, expected):
+    from sgdsm_cloud import cube
+    from sgdsm_cloud.fill.template import sm_attrs
+
+    assert cube.physical_range({"source_product": product}) == expected
+    attrs = sm_attrs({"source_product": product})
+    assert (attrs["valid_min"], attrs["valid_max"]) == expected
+
+
 def test_excluded_regions_are_not_filled_even_on_land():
     lat = np.array([70.0, 40.0, -70.0])
     lon = np.array([-40.0, 20.0])  # Greenland's longitude, then Europe's

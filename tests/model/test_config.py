@@ -29,6 +29,11 @@ def test_presets():
     assert small.layers * small.features < 11 * 90 and small.receptive_radius == small.layers
     assert (released.variant, released.features, released.layers) == ("released", 64, 11)
     assert released.receptive_radius == 10  # two parallel first layers: 10 sequential ones
+    anomaly = ModelConfig.preset("anomaly")
+    assert (anomaly.variant, anomaly.layers, anomaly.features) == ("anomaly", 6, 32)
+    assert anomaly.scales == (2.0, 4.0, 8.0)
+    assert anomaly.receptive_radius == 24 + 6  # 3 sigma of the widest Gaussian, then 6 layers
+    assert ModelConfig.preset("paper").scales == ()  # the paper's configuration is unchanged
     with pytest.raises(ConfigError, match="unknown model preset 'huge'"):
         ModelConfig.preset("huge")
 
@@ -43,6 +48,9 @@ def test_presets():
         ({"variant": "unet"}, "variant"),
         ({"variant": "released", "layers": 2}, "layers"),
         ({"variant": "released", "features": 63}, "features"),
+        ({"variant": "anomaly"}, "scales"),
+        ({"variant": "anomaly", "scales": (0.0,)}, "scales"),
+        ({"variant": "paper", "scales": (2.0,)}, "scales"),
     ],
 )
 def test_invalid_model_configs_name_the_key(kwargs, key):

@@ -13,6 +13,7 @@ from sgdsm_cloud.formats import read_day
 from sgdsm_cloud.grid import BBox
 from sgdsm_cloud.synth import SynthConfig, synthesize, write_archive
 from sgdsm_cloud.synth.archive import quantise
+from sgdsm_cloud.synth.error import RetrievalError, retrieved
 
 SPAIN = BBox(-8, 37, 0, 43)
 
@@ -31,11 +32,18 @@ def test_layout_is_the_raw_cube_plus_truth(spain):
     assert spain.attrs["source_product"] == "lprm" and spain.attrs["source_pass"] == "D"
 
 
-def test_sm_is_the_quantised_truth_where_observed_and_nan_off_land(spain):
+def test_sm_is_the_quantised_retrieval_of_the_truth_where_observed_and_nan_off_land(spain):
     sm, truth, land = spain.sm.values, spain.truth.values, spain.land.values.astype(bool)
     seen = np.isfinite(sm)
-    np.testing.assert_array_equal(sm[seen], quantise(truth, "lprm")[seen])
-    assert np.all(np.abs(sm[seen] - truth[seen]) <= 0.005 + 1e-6)
+    error = RetrievalError(7, SynthConfig("2015-04-01", "2015-04-01", bbox=SPAIN).crop)
+    days = [dt.date(2015, 4, d) for d in range(1, 7)]
+    archived = np.stack(
+        [quantise(retrieved(t, error(d), "lprm"), "lprm") for t, d in zip(truth, days)]
+    )
+    np.testing.assert_array_equal(sm[seen], archived[seen])
+    difference = sm[seen] - truth[seen]
+    assert 0.015 < difference.std() < 0.03  # retrieval error of about ERROR_STD, fresh daily
+    assert sm[seen].min() >= 0.0 and sm[seen].max() <= 0.99
     assert not seen[:, ~land].any() and np.isfinite(truth[:, land]).all()
     assert 0.2 < seen[:, land].mean() < 0.95  # swath stripes and retrieval failures
 

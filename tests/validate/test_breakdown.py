@@ -1,0 +1,58 @@
+"""Per-cell properties of scored cells, and scores split by them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sgdsm_cloud.validate.breakdown import cell_properties, scores_by
+from sgdsm_cloud.validate.evaluate import Case
+from sgdsm_cloud.validate.product import Crop
+
+NAN = np.nan
+
+
+def a_case() -> Case:
+    """A 3-day window on a 1 x 6 strip: cells 2..4 hidden on the centre day."""
+    values = np.array(
+        [
+            [[0.1, 0.1, 0.0, 0.2, NAN, 0.3]],
+            [[0.1, 0.2, NAN, NAN, NAN, 0.3]],
+            [[NAN, 0.1, NAN, NAN, NAN, 0.3]],
+        ],
+        dtype="float32",
+    )
+    removed = np.array([[False, False, True, True, True, False]])
+    reference = np.array([[0.1, 0.2, 0.0, 0.99, 0.5, 0.3]], dtype="float32")
+    land = np.ones((1, 6), dtype=bool)
+    crop = Crop(np.array([7]), np.arange(6), (slice(0, 1), slice(0, 6)))
+    return Case("strip", 1, crop, values, land, 1, removed, reference)
+
+
+def test_properties_of_each_scored_cell():
+    lat = np.linspace(80, -80, 10)
+    props = cell_properties(a_case(), lat)
+    assert list(props["gap_cells"]) == [3, 3, 3]
+    assert list(props["edge_distance"]) == [1.0, 2.0, 1.0]
+    assert list(props["days_to_observation"][:2]) == [1.0, 1.0]
+    assert np.isnan(props["days_to_observation"].iloc[2])  # no other day observes cell 4
+    assert list(props["value_class"]) == ["zero", "saturated", "ordinary"]
+    assert np.allclose(props["lat"], lat[7])
+
+
+def test_scores_by_bins_and_by_category_use_the_common_cells():
+    props = pd.DataFrame({"d": [1.0, 1.0, 5.0, 5.0], "c": ["a", "a", "b", "b"]})
+    ref = np.array([0.1, 0.2, 0.3, 0.4])
+    pairs = {
+        "good": (ref + np.array([0.0, 0.0, 0.1, NAN]), ref),
+        "bad": (ref + 0.2, ref),
+    }
+    by_bin = scores_by(props, pairs, "d", [0, 2, 10])
+    near = by_bin[(by_bin["d"] == "[0, 2)") & (by_bin["method"] == "good")].iloc[0]
+    far = by_bin[(by_bin["d"] == "[2, 10)") & (by_bin["method"] == "good")].iloc[0]
+    assert near.RMSE == 0.0 and near.N == 2
+    assert far.N == 1 and np.isclose(far.MAE, 0.1)  # the cell "good" left unfilled is dropped
+    assert list(by_bin["d"].astype(str).unique()) == ["[0, 2)", "[2, 10)"]
+    by_class = scores_by(props, pairs, "c")
+    assert set(by_class["c"]) == {"a", "b"}
+    assert np.isclose(by_class[by_class["method"] == "bad"]["MAE"], 0.2).all()
