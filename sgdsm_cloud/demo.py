@@ -29,6 +29,8 @@ class DemoConfig:
         start, end: synthetic period; several months so that windows and validation have room.
         variable: LPRM band for real files (the shipped sample holds only X band everywhere).
         real_model: the model that fills real files (the shipped LPRM X-band model).
+        real_validate_args: extra validate options for real files: the days after the shipped
+            model's training period (2015-04-01 .. 10), so the report scores it out of sample.
         train_args, fill_args, validate_args: extra options of those steps.
     """
 
@@ -39,6 +41,7 @@ class DemoConfig:
     end: str = "2015-06-30"
     variable: str = "x"
     real_model: str = "builtin:lprm-x-d-025"
+    real_validate_args: tuple[str, ...] = ("--start", "2015-04-11", "--end", "2015-04-15")
     train_args: tuple[str, ...] = (  # about a minute on 2 idle cores (converges in ~23 epochs)
         "--preset", "anomaly", "--epochs", "40", "--batch-size", "16", "--samples-per-epoch", "256",
         "--loss-norm", "l1", "--lr-drops", "1", "--patience", "4",
@@ -57,9 +60,10 @@ class DemoConfig:
             period = ["--start", self.start, "--end", self.end, f"--bbox={self.bbox}"]
             steps.append(("synth", ["synth", str(archive), *period]))
             source, variable = archive, "c1"
-            truth = ["--truth", str(archive / "truth.zarr")]
+            validate_extra = ["--truth", str(archive / "truth.zarr")]
         else:
-            source, variable, truth = self.real, self.variable, []
+            source, variable = self.real, self.variable
+            validate_extra = list(self.real_validate_args)
         store = ["--store", str(raw)]
         steps.append(("ingest", ["ingest", str(source), *store, "--variable", variable]))
         if self.real is None:
@@ -69,7 +73,7 @@ class DemoConfig:
         steps += [
             ("fill", ["fill", *store, "--model", str(model), "--out", str(filled), *self.fill_args]),
             ("validate", ["validate", *store, "--model", str(model), "--filled", str(filled),
-                          "--report", str(report), *truth, *self.validate_args]),
+                          "--report", str(report), *validate_extra, *self.validate_args]),
         ]  # fmt: skip
         return steps
 

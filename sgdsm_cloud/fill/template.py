@@ -75,6 +75,16 @@ class ModelInfo:
         return cls(checkpoint.sha256, checkpoint.config.to_dict(), dict(checkpoint.provenance))
 
 
+def _method_phrase(config: dict[str, Any]) -> str:
+    """How the summary names the network that filled the gaps."""
+    if config.get("variant") == "anomaly":
+        return (
+            "the 'anomaly' variant of SGD-SM (per-cell priors of the window and the day's "
+            "smoothed anomaly, corrected by a 2-D CNN)"
+        )
+    return "the SGD-SM 3-D partial-convolution network"
+
+
 def output_attrs(
     raw_attrs: dict[str, Any],
     *,
@@ -95,9 +105,9 @@ def output_attrs(
         "Conventions": "CF-1.10, ACDD-1.3",
         "title": "Seamless daily AMSR2 surface soil moisture (SGD-SM gap-filled)",
         "summary": (
-            "Daily surface soil moisture with the gaps of the AMSR2 record filled by the SGD-SM "
-            "3-D partial-convolution network (days T-4..T+4). Observed values are kept unchanged; "
-            "the variable 'flag' says which values are observed, filled, or not filled."
+            "Daily surface soil moisture with the gaps of the AMSR2 record filled by "
+            f"{_method_phrase(model.config)} (days T-4..T+4). Observed values are kept "
+            "unchanged; the variable 'flag' says which values are observed, filled, or not filled."
         ),
         "source": f"{raw_attrs.get('source', 'AMSR2 soil moisture')}; raw cube {source}",
         "source_store": source,

@@ -51,6 +51,17 @@ def test_attrs_carry_provenance_and_append_a_history_line():
     )
 
 
+def test_the_summary_names_the_variant_that_filled_the_gaps():
+    def summary(config):
+        info = ModelInfo(sha256="f" * 64, config=config, provenance={})
+        attrs = output_attrs({}, source_url="raw.zarr", model=info, time_coverage=("a", "b"),
+                             geospatial={})  # fmt: skip
+        return attrs["summary"]
+
+    assert "3-D partial-convolution" in summary({"variant": "paper"})
+    assert "'anomaly' variant" in summary({"variant": "anomaly"})
+
+
 def test_template_is_lazy_and_encodes_fill_values_and_shards():
     raw = make_raw(days=10)
     config = FillConfig(tile_days=10, tile_cells=24, chunk_days=5, chunk_cells=12)
