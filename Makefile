@@ -25,6 +25,8 @@ demo-real: $(VENV)/.installed
 	$(BIN)/sgdsm demo --workdir $(DEMO_DIR)-real --real tests/data/lprm
 
 test: $(VENV)/.installed
+	$(BIN)/ruff check sgdsm_cloud benchmarks tests
+	$(BIN)/ruff format --check sgdsm_cloud benchmarks tests
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

@@ -90,7 +90,10 @@ def measured_record(
 def markdown_section(record: dict[str, Any]) -> str:
     """The BENCHMARKS.md block of one run, between markers that identify benchmark and mode."""
     m = record["machine"]
-    load = lambda v: "n/a" if v is None else " / ".join(f"{x:.2f}" for x in v)
+
+    def load(v: list[float] | None) -> str:
+        return "n/a" if v is None else " / ".join(f"{x:.2f}" for x in v)
+
     key = f"{record['benchmark']}:{record['mode']}"
     return "\n".join(
         [

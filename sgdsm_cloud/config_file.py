@@ -44,7 +44,9 @@ def load(path: str | Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: the top level must be a mapping of sections (ingest:, train:, ...)")
+        raise ConfigError(
+            f"config file {path}: the top level must be a mapping of sections (ingest:, train:, ...)"
+        )
     return data
 
 
@@ -92,7 +94,9 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
-def _apply_section(section: str, values: dict[str, Any], sub: argparse.ArgumentParser, source: str) -> None:
+def _apply_section(
+    section: str, values: dict[str, Any], sub: argparse.ArgumentParser, source: str
+) -> None:
     actions: dict[str, argparse.Action] = {}
     for action in sub._actions:
         if action.dest in ("help", argparse.SUPPRESS):
@@ -103,7 +107,9 @@ def _apply_section(section: str, values: dict[str, Any], sub: argparse.ArgumentP
         action = actions.get(str(key).replace("-", "_"))
         if action is None:
             allowed = ", ".join(sorted({_display_name(a) for a in actions.values()}))
-            raise ConfigError(f"{source}: unknown key '{section}.{key}'; '{section}' takes {allowed}")
+            raise ConfigError(
+                f"{source}: unknown key '{section}.{key}'; '{section}' takes {allowed}"
+            )
         action.default = _convert(f"{section}.{key}", value, action, source)
         action.required = False
         if not action.option_strings and action.nargs == "+":
@@ -133,7 +139,9 @@ def _convert(name: str, value: Any, action: argparse.Action, source: str) -> Any
 
             item = json.dumps(item)
         try:
-            item = action.type(item if isinstance(item, str) else str(item)) if action.type else item
+            item = (
+                action.type(item if isinstance(item, str) else str(item)) if action.type else item
+            )
         except (TypeError, ValueError, argparse.ArgumentTypeError) as err:
             raise ConfigError(f"{source}: '{name}' has an invalid value {item!r}: {err}") from None
         if action.choices is not None and item not in action.choices:

@@ -52,7 +52,11 @@ def physical_range(attrs: dict[str, Any]) -> tuple[float, float]:
     return PHYSICAL_RANGES.get(str(attrs.get("source_product", "")).lower(), DEFAULT_RANGE)
 
 
-LAND_ATTRS = {"long_name": "land mask (land fraction >= 0.5)", "flag_values": [0, 1], "flag_meanings": "not_land land"}
+LAND_ATTRS = {
+    "long_name": "land mask (land fraction >= 0.5)",
+    "flag_values": [0, 1],
+    "flag_meanings": "not_land land",
+}
 LAND_FRACTION_ATTRS = {"long_name": "land fraction from the GLOBE 30 arc-second mask", "units": "1"}
 DAY_STATUS_ATTRS = {
     "long_name": "ingest status of the day",
@@ -82,11 +86,17 @@ class CubeChunks:
     def __post_init__(self) -> None:
         for name in ("time", "lat", "lon"):
             if getattr(self, name) < 1:
-                raise StoreContractError(f"chunk size '{name}' must be >= 1, got {getattr(self, name)}")
+                raise StoreContractError(
+                    f"chunk size '{name}' must be >= 1, got {getattr(self, name)}"
+                )
 
     def for_shape(self, ntime: int, nlat: int, nlon: int) -> dict[str, int]:
         """Chunk sizes clipped to the array's shape."""
-        return {"time": min(self.time, max(ntime, 1)), "lat": min(self.lat, nlat), "lon": min(self.lon, nlon)}
+        return {
+            "time": min(self.time, max(ntime, 1)),
+            "lat": min(self.lat, nlat),
+            "lon": min(self.lon, nlon),
+        }
 
 
 def daily_axis(start: Any, end: Any) -> pd.DatetimeIndex:
@@ -110,13 +120,33 @@ def empty_cube(
     land_fraction = np.asarray(land_fraction, dtype="float32")
     ds = xr.Dataset(
         {
-            SM: (("time", "lat", "lon"), da.full(shape, np.nan, dtype="float32", chunks=tuple(c.values())), SM_ATTRS),
+            SM: (
+                ("time", "lat", "lon"),
+                da.full(shape, np.nan, dtype="float32", chunks=tuple(c.values())),
+                SM_ATTRS,
+            ),
             LAND: (("lat", "lon"), (land_fraction >= 0.5).astype("uint8"), LAND_ATTRS),
             LAND_FRACTION: (("lat", "lon"), land_fraction, LAND_FRACTION_ATTRS),
-            DAY_STATUS: (("time",), da.zeros(len(time), dtype="uint8", chunks=c["time"]), DAY_STATUS_ATTRS),
-            SOURCE_FILE: (("time",), da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]), {"long_name": "source file name"}),
-            SOURCE_SHA256: (("time",), da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]), {"long_name": "SHA-256 of the source file"}),
-            SOURCE_SIZE: (("time",), da.zeros(len(time), dtype="int64", chunks=c["time"]), {"long_name": "source file size", "units": "bytes"}),
+            DAY_STATUS: (
+                ("time",),
+                da.zeros(len(time), dtype="uint8", chunks=c["time"]),
+                DAY_STATUS_ATTRS,
+            ),
+            SOURCE_FILE: (
+                ("time",),
+                da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]),
+                {"long_name": "source file name"},
+            ),
+            SOURCE_SHA256: (
+                ("time",),
+                da.full(len(time), "", dtype=np.dtypes.StringDType(), chunks=c["time"]),
+                {"long_name": "SHA-256 of the source file"},
+            ),
+            SOURCE_SIZE: (
+                ("time",),
+                da.zeros(len(time), dtype="int64", chunks=c["time"]),
+                {"long_name": "source file size", "units": "bytes"},
+            ),
         },
         coords={
             "time": ("time", time, TIME_ATTRS),
@@ -136,7 +166,11 @@ def encoding_for(ds: xr.Dataset, chunks: CubeChunks) -> dict[str, dict[str, Any]
         LAND: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
         LAND_FRACTION: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
         **{v: {"chunks": (c["time"],)} for v in PROVENANCE_VARS},
-        "time": {"units": "days since 1970-01-01", "calendar": "proleptic_gregorian", "dtype": "int32"},
+        "time": {
+            "units": "days since 1970-01-01",
+            "calendar": "proleptic_gregorian",
+            "dtype": "int32",
+        },
     }
 
 
@@ -148,7 +182,9 @@ def check_contract(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
             f"{source} is not a raw sgdsm cube: missing variable(s) {missing}; create it with 'sgdsm ingest'"
         )
     if ds[SM].dims != ("time", "lat", "lon"):
-        raise StoreContractError(f"{source}: 'sm' must have dims (time, lat, lon), has {ds[SM].dims}")
+        raise StoreContractError(
+            f"{source}: 'sm' must have dims (time, lat, lon), has {ds[SM].dims}"
+        )
     if ds.sizes["lat"] > 1 and not bool(ds["lat"][0] > ds["lat"][-1]):
         raise StoreContractError(f"{source}: latitude must be north-up (descending)")
     if ds.sizes["time"] > 1 and not bool((ds["time"].diff("time") == np.timedelta64(1, "D")).all()):
@@ -161,5 +197,7 @@ def open_cube(url: str, storage_options: dict[str, Any] | None = None, **kwargs:
     try:
         ds = xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
     except (FileNotFoundError, KeyError) as err:
-        raise StoreContractError(f"{url}: no zarr store found ({err}); run 'sgdsm ingest' first") from None
+        raise StoreContractError(
+            f"{url}: no zarr store found ({err}); run 'sgdsm ingest' first"
+        ) from None
     return check_contract(ds, url)

@@ -56,7 +56,9 @@ GLOBAL = BBox(-180.0, -90.0, 180.0, 90.0)
 def check_resolution(res: float) -> float:
     """Return ``res`` if it divides the globe into whole cells, else raise ConfigError."""
     if res <= 0 or abs(180 / res - round(180 / res)) > 1e-6:
-        raise ConfigError(f"resolution must divide 180 degrees evenly (e.g. 0.25 or 0.1), got {res}")
+        raise ConfigError(
+            f"resolution must divide 180 degrees evenly (e.g. 0.25 or 0.1), got {res}"
+        )
     return float(res)
 
 
@@ -88,7 +90,9 @@ def infer_resolution(coord: np.ndarray) -> float:
     if coord.size < 2:
         raise ConfigError("cannot infer a grid resolution from fewer than two coordinates")
     steps = np.abs(np.diff(coord))
-    step = abs(coord[-1] - coord[0]) / (coord.size - 1)  # the mean step: float32 files blur single steps
+    step = abs(coord[-1] - coord[0]) / (
+        coord.size - 1
+    )  # the mean step: float32 files blur single steps
     if not np.allclose(steps, step, rtol=0, atol=1e-4):
         raise ConfigError("coordinates are not on a regular grid")
     return round(float(step), 6)

@@ -30,9 +30,9 @@ def global_land_fraction(res: float) -> np.ndarray:
     step = 600 // factor * factor or factor  # process in row bands to bound memory
     for start in range(0, ocean.shape[0], step):
         band = ~ocean[start : start + step]
-        land_count[start // factor : (start + band.shape[0]) // factor] = (
-            band.reshape(band.shape[0] // factor, factor, cols, factor).sum(axis=(1, 3))
-        )
+        land_count[start // factor : (start + band.shape[0]) // factor] = band.reshape(
+            band.shape[0] // factor, factor, cols, factor
+        ).sum(axis=(1, 3))
     return (land_count / float(factor * factor)).astype("float32")
 
 

@@ -9,10 +9,21 @@ from typing import Any
 from tqdm.auto import tqdm
 
 
-def progress(iterable: Any = None, *, desc: str, total: int | None = None, unit: str = "it", **kw: Any) -> tqdm:
+def progress(
+    iterable: Any = None, *, desc: str, total: int | None = None, unit: str = "it", **kw: Any
+) -> tqdm:
     """A tqdm bar on stderr, off under ``sgdsm -q``; when stderr is not a terminal (a pod log,
     CI) it updates every 30 s instead of continuously, so logs stay readable."""
     quiet = logging.getLogger("sgdsm_cloud").getEffectiveLevel() > logging.INFO
     interactive = sys.stderr.isatty()
     kw.setdefault("mininterval", 0.1 if interactive else 30.0)
-    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=quiet, file=sys.stderr, dynamic_ncols=interactive, **kw)
+    return tqdm(
+        iterable,
+        desc=desc,
+        total=total,
+        unit=unit,
+        disable=quiet,
+        file=sys.stderr,
+        dynamic_ncols=interactive,
+        **kw,
+    )

@@ -11,7 +11,9 @@ from sgdsm_cloud import cli
 
 
 def test_module_entry_point_prints_help():
-    result = subprocess.run([sys.executable, "-m", "sgdsm_cloud", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sgdsm_cloud", "--help"], capture_output=True, text=True, check=True
+    )
     assert "usage: sgdsm" in result.stdout
     for name in ("synth", "ingest", "train", "fill", "validate"):
         assert name in result.stdout
@@ -19,7 +21,9 @@ def test_module_entry_point_prints_help():
 
 def test_help_does_not_import_torch_or_dask():
     code = "import sys; from sgdsm_cloud.cli import build_parser; build_parser(); print('torch' in sys.modules, 'dask' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["False", "False"]
 
 
@@ -28,3 +32,15 @@ def test_unknown_subcommand_is_a_usage_error(capsys):
         cli.main(["no-such-step"])
     assert exc.value.code == cli.EXIT_USAGE
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_negative_first_coordinate_needs_no_equals_sign():
+    from sgdsm_cloud.cli import attach_negative_values, build_parser
+
+    dates = ["--start", "2015-04-01", "--end", "2015-04-02"]
+    argv = attach_negative_values(["synth", "out", *dates, "--bbox", "-10,35,5,45", "--seed", "1"])
+    assert argv == ["synth", "out", *dates, "--bbox=-10,35,5,45", "--seed", "1"]
+    assert build_parser().parse_args(argv).bbox == "-10,35,5,45"
+    points = attach_negative_values(["--points", "-33.1,151.2;-1.5,36.8"])
+    assert points == ["--points=-33.1,151.2;-1.5,36.8"]
+    assert attach_negative_values(["--bbox", "10,35,5,45"]) == ["--bbox", "10,35,5,45"]

@@ -33,7 +33,9 @@ def write(tmp_path, text: str):
 
 def test_section_sets_defaults_and_command_line_wins(tmp_path):
     parser = make_parser()
-    config = config_file.load(write(tmp_path, "ingest:\n  sources: [a, b]\n  store: s3://x/raw.zarr\n  workers: 4\n"))
+    config = config_file.load(
+        write(tmp_path, "ingest:\n  sources: [a, b]\n  store: s3://x/raw.zarr\n  workers: 4\n")
+    )
     config_file.apply(config, parser)
     args = parser.parse_args(["ingest"])
     assert (args.sources, args.store, args.workers) == (["a", "b"], "s3://x/raw.zarr", 4)
@@ -44,7 +46,10 @@ def test_section_sets_defaults_and_command_line_wins(tmp_path):
 def test_dashed_and_underscored_keys_and_mappings(tmp_path):
     parser = make_parser()
     config = config_file.load(
-        write(tmp_path, "ingest:\n  store: s\n  pass: A\n  storage_options: {anon: true}\n  overwrite: true\n")
+        write(
+            tmp_path,
+            "ingest:\n  store: s\n  pass: A\n  storage_options: {anon: true}\n  overwrite: true\n",
+        )
     )
     config_file.apply(config, parser)
     args = parser.parse_args(["ingest", "src"])
@@ -68,7 +73,9 @@ def test_dashed_and_underscored_keys_and_mappings(tmp_path):
 )
 def test_bad_config_names_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
-        config_file.apply(config_file.load(write(tmp_path, text)), make_parser(), source="pipeline.yaml")
+        config_file.apply(
+            config_file.load(write(tmp_path, text)), make_parser(), source="pipeline.yaml"
+        )
 
 
 def test_missing_and_invalid_files(tmp_path):
@@ -80,7 +87,10 @@ def test_missing_and_invalid_files(tmp_path):
 
 def test_dask_section_reaches_dask_config(tmp_path):
     config = config_file.load(
-        write(tmp_path, "dask:\n  distributed:\n    worker:\n      memory:\n        target: 0.55\n  array.chunk-size: 64MiB\n")
+        write(
+            tmp_path,
+            "dask:\n  distributed:\n    worker:\n      memory:\n        target: 0.55\n  array.chunk-size: 64MiB\n",
+        )
     )
     with dask.config.set({}):
         before = dask.config.get("distributed.worker.memory.spill")
@@ -94,7 +104,10 @@ def test_sgdsm_runs_a_step_from_the_pipeline_file(tmp_path, capsys):
     from sgdsm_cloud.cli import EXIT_ERROR, EXIT_OK, main
 
     out = tmp_path / "archive"
-    path = write(tmp_path, f"synth:\n  out_dir: {out}\n  start: 2015-04-01\n  end: 2015-04-02\n  bbox: 10,45,12,47\n")
+    path = write(
+        tmp_path,
+        f"synth:\n  out_dir: {out}\n  start: 2015-04-01\n  end: 2015-04-02\n  bbox: 10,45,12,47\n",
+    )
     assert main(["-q", "--config", str(path), "synth"]) == EXIT_OK
     assert len(list(out.glob("LPRM-AMSR2_L3_D_SOILM3_V001_2015040*.nc4"))) == 2
     bad = write(tmp_path, "synth:\n  strat: 2015-04-01\n")

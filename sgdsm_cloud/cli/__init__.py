@@ -15,6 +15,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 
 from sgdsm_cloud import __version__, config_file
@@ -32,8 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Seamless global daily AMSR2 soil moisture with SGD-SM, at cloud scale.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars, warnings only"
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -60,15 +65,20 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     imported (after this runs) and would otherwise flood the terminal with scheduler INFO lines.
     """
     level = logging.WARNING if quiet else (logging.INFO if verbose <= 1 else logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
     logging.getLogger("sgdsm_cloud").setLevel(level)
     if verbose == 0 and not quiet:
         for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("sgdsm_cloud"))
+            handler.addFilter(
+                lambda r: r.levelno >= logging.WARNING or r.name.startswith("sgdsm_cloud")
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = attach_negative_values(sys.argv[1:] if argv is None else list(argv))
     config_path, _ = _config_path(parser, argv)
     try:
         config = config_file.load(config_path) if config_path else {}
@@ -85,11 +95,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sgdsm {args.command}: error: {redact(str(err))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"sgdsm {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
+        print(
+            f"sgdsm {args.command}: interrupted; re-run the same command to resume", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
 
 
-def _config_path(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[str | None, list[str]]:
+NEGATIVE_LIST = re.compile(r"^-\d[\d.]*([,;]\s*-?\d[\d.]*)+$")
+
+
+def attach_negative_values(argv: list[str]) -> list[str]:
+    """``--bbox -10,35,5,45`` as ``--bbox=-10,35,5,45``.
+
+    argparse takes a value that starts with ``-`` and is not a plain number for an option, so
+    a coordinate list with a negative first value would need ``--bbox=``; users type it with a
+    space, as they do every other option.
+    """
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and NEGATIVE_LIST.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _config_path(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> tuple[str | None, list[str]]:
     """Find ``--config`` before the full parse, so the file can set the subcommands' defaults."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=parser.get_default("config"))

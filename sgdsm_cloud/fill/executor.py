@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +38,9 @@ from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import Location, public_url, redact
 
 logger = logging.getLogger(__name__)
+# A child of dask's worker logger: what tasks log here reaches the worker's log as dask shows it
+# (the dashboard, Client.get_worker_logs) besides the process's stderr (kubectl logs).
+worker_log = logging.getLogger("distributed.worker.sgdsm_cloud")
 
 
 class TileFailed(SgdsmError):
@@ -71,17 +75,25 @@ class FillSummary:
 
 
 def run_tile(spec_json: str, job: FillJob) -> dict[str, Any]:
-    """The task: fill one tile with the worker's model; failures name the tile."""
+    """The task: fill one tile with the worker's model; failures name the tile.
+
+    The error that reaches the driver carries no traceback (its frames could hold secrets);
+    the worker's log keeps the whole traceback, redacted, for whoever debugs the failure.
+    """
     spec = BlockSpec.from_json(spec_json)
     try:
         plugin = worker_plugin()
         return fill_tile(spec, plugin.stores(job), plugin.predictor)
     except Exception as err:
-        reason = redact(
-            f"{type(err).__name__}: {err}",
-            {**job.source.storage_options, **job.out.storage_options},
-        )
+        options = {**job.source.storage_options, **job.out.storage_options}
+        worker_log.error("tile %s failed:\n%s", spec.id, redacted_traceback(err, options))
+        reason = redact(f"{type(err).__name__}: {err}", options)
         raise TileFailed(f"tile {spec.id} of {job.out.url}: {reason}") from None
+
+
+def redacted_traceback(err: BaseException, options: dict[str, Any]) -> str:
+    """``err``'s formatted traceback with every secret of ``options`` (and AWS_*) replaced."""
+    return redact("".join(traceback.format_exception(err)), options)
 
 
 def run_fill(

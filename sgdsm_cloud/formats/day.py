@@ -45,7 +45,11 @@ class Day:
         return xr.DataArray(
             self.values,
             dims=("lat", "lon"),
-            coords={"lat": ("lat", self.lat, LAT_ATTRS), "lon": ("lon", self.lon, LON_ATTRS), "time": np.datetime64(self.date, "ns")},
+            coords={
+                "lat": ("lat", self.lat, LAT_ATTRS),
+                "lon": ("lon", self.lon, LON_ATTRS),
+                "time": np.datetime64(self.date, "ns"),
+            },
             name="sm",
             attrs={**SM_ATTRS, "source_file": self.name, "pass": self.pass_},
         )
@@ -83,7 +87,9 @@ def read_day(
     except BadInputFile:
         raise
     except OSError as err:
-        raise BadInputFile(parsed.name, f"not a readable HDF5/netCDF4 file (truncated or corrupt?): {err}") from None
+        raise BadInputFile(
+            parsed.name, f"not a readable HDF5/netCDF4 file (truncated or corrupt?): {err}"
+        ) from None
     except Exception as err:  # any malformed content must quarantine the file, never stop a run
         raise BadInputFile(parsed.name, f"cannot decode ({type(err).__name__}: {err})") from None
     if not allow_empty and not np.isfinite(values).any():

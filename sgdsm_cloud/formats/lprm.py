@@ -29,14 +29,18 @@ def variable_name(variable: str | None) -> str:
     return variable if variable.startswith("soil_moisture_") else f"soil_moisture_{variable}"
 
 
-def decode(h5: h5py.File, parsed: ArchiveName, variable: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode(
+    h5: h5py.File, parsed: ArchiveName, variable: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values lat x lon float32 m3 m-3, lat, lon) from an open LPRM file."""
     from sgdsm_cloud.formats.day import check_physical_range
 
     name, var = parsed.name, variable_name(variable)
     if var not in h5:
         present = sorted(k for k in h5 if k.startswith("soil_moisture") and not k.endswith("error"))
-        raise BadInputFile(name, f"no variable '{var}' (the file has {present}); choose one with --variable")
+        raise BadInputFile(
+            name, f"no variable '{var}' (the file has {present}); choose one with --variable"
+        )
     for coord in ("Latitude", "Longitude"):
         if coord not in h5:
             raise BadInputFile(name, f"no '{coord}' coordinate; not an LPRM L3 file")
@@ -80,7 +84,10 @@ def decode(h5: h5py.File, parsed: ArchiveName, variable: str | None) -> tuple[np
     except Exception:
         raise BadInputFile(name, "Latitude/Longitude are not a regular grid") from None
     if abs(lat_res - parsed.resolution) > 1e-6 or abs(lon_res - parsed.resolution) > 1e-6:
-        raise BadInputFile(name, f"grid spacing {lat_res}/{lon_res} deg does not match the product's {parsed.resolution} deg")
+        raise BadInputFile(
+            name,
+            f"grid spacing {lat_res}/{lon_res} deg does not match the product's {parsed.resolution} deg",
+        )
     values = (percent / 100.0).astype("float32")
     if lat[0] < lat[-1]:
         lat, values = lat[::-1], values[::-1]
@@ -104,7 +111,9 @@ def _scalar(value: object, default: float) -> float:
     return float(np.asarray(value).reshape(-1)[0])
 
 
-def file_name(date: dt.date, pass_: str = "D", *, downscaled: bool = False, hhmmss: str = "013500") -> str:
+def file_name(
+    date: dt.date, pass_: str = "D", *, downscaled: bool = False, hhmmss: str = "013500"
+) -> str:
     """The archive name of a day, e.g. ``LPRM-AMSR2_L3_D_SOILM3_V001_20150401013500.nc4``."""
     ds = "DS_" if downscaled else ""
     return f"LPRM-AMSR2_L3_{ds}{pass_}_SOILM3_V001_{date:%Y%m%d}{hhmmss}.nc4"
@@ -126,20 +135,28 @@ def write(
     """
     import h5netcdf
 
-    percent = np.where(np.isfinite(fraction), np.round(np.clip(fraction, 0, 1) * 100), FILL).astype("int16")
+    percent = np.where(np.isfinite(fraction), np.round(np.clip(fraction, 0, 1) * 100), FILL).astype(
+        "int16"
+    )
     with h5netcdf.File(path, "w") as nc:
         nc.attrs["Conventions"] = "CF-1.0"
         nc.dimensions = {"Longitude": lon.size, "Latitude": lat.size}
-        nc.create_variable("Longitude", ("Longitude",), "float32", data=lon.astype("float32")).attrs.update(
-            {"units": "degrees_east", "long_name": "Longitude"}
-        )
-        nc.create_variable("Latitude", ("Latitude",), "float32", data=lat.astype("float32")).attrs.update(
-            {"units": "degrees_north", "long_name": "Latitude"}
-        )
+        nc.create_variable(
+            "Longitude", ("Longitude",), "float32", data=lon.astype("float32")
+        ).attrs.update({"units": "degrees_east", "long_name": "Longitude"})
+        nc.create_variable(
+            "Latitude", ("Latitude",), "float32", data=lat.astype("float32")
+        ).attrs.update({"units": "degrees_north", "long_name": "Latitude"})
         for var in dict.fromkeys((variable, *other_variables)):
             data = percent.T if var == variable else np.full(percent.T.shape, FILL, "int16")
             v = nc.create_variable(
-                var, ("Longitude", "Latitude"), "int16", data=data, fillvalue=FILL,
-                compression="gzip", compression_opts=2, chunks=percent.T.shape,
+                var,
+                ("Longitude", "Latitude"),
+                "int16",
+                data=data,
+                fillvalue=FILL,
+                compression="gzip",
+                compression_opts=2,
+                chunks=percent.T.shape,
             )
             v.attrs.update({"units": "percent", "long_name": f"Volumetric Soil Moisture ({var})"})

@@ -40,8 +40,7 @@ def run_local(
                 on_result(result)
 
     delayed = [
-        dask.delayed(run_slab, pure=False)(task, context, dask_key_name=task.key)
-        for task in tasks
+        dask.delayed(run_slab, pure=False)(task, context, dask_key_name=task.key) for task in tasks
     ]
     workers = min(workers, len(tasks))
     scheduler = "synchronous" if workers <= 1 else "processes"

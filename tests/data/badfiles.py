@@ -353,7 +353,9 @@ def write_jaxa_corpus(directory: str | Path) -> HostileCorpus:
 
     path = jaxa_path(3)  # says descending in its name, ascending inside
     jaxa.write(path, np.full((lat.size, lon.size), 0.3), pass_="A", date=corpus.day(3))
-    corpus.add_bad(path, "OrbitDirection 'Ascending' contradicts pass 'D'", "JAXA pass contradicts its name")
+    corpus.add_bad(
+        path, "OrbitDirection 'Ascending' contradicts pass 'D'", "JAXA pass contradicts its name"
+    )
 
     path = jaxa_path(4)
     jaxa.write(path, np.full((lat.size, lon.size), 0.3), pass_="D", date=corpus.day(4))

@@ -101,8 +101,12 @@ def test_scheduler_address_defaults_to_the_daskjob_environment(monkeypatch):
     from sgdsm_cloud.cli import build_parser
 
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://scheduler.sgdsm:8786")
-    args = build_parser().parse_args(["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"])
+    args = build_parser().parse_args(
+        ["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"]
+    )
     assert args.scheduler == "tcp://scheduler.sgdsm:8786"
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
-    args = build_parser().parse_args(["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"])
+    args = build_parser().parse_args(
+        ["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"]
+    )
     assert args.scheduler is None

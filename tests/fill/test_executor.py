@@ -245,3 +245,25 @@ def test_an_output_of_another_fill_is_not_resumed(tmp_path):
     with pytest.raises(ConfigError, match="another model_sha256"):
         resumable(out, manifest, {**fingerprint, "model_sha256": "b"}, overwrite=False)
     assert not resumable(out, manifest, {**fingerprint, "model_sha256": "b"}, overwrite=True)
+
+
+def test_a_failed_tile_keeps_its_traceback_redacted_in_the_worker_log(client, tmp_path):
+    from sgdsm_cloud.fill.block import FillJob
+    from sgdsm_cloud.fill.executor import TileFailed, redacted_traceback, run_tile
+    from sgdsm_cloud.fill.geometry import Domain, Halo, TileShape, plan_blocks
+
+    secret = "canary-Zq8sW1xY"
+    try:
+        raise OSError(f"cannot open s3://bucket/raw.zarr with key {secret}")
+    except OSError as err:
+        text = redacted_traceback(err, {"secret": secret})
+    assert "Traceback" in text and "OSError" in text and secret not in text and "***" in text
+
+    spec = plan_blocks(Domain(8, 0, 8, 4, 4, False), TileShape(8, 4, 4), Halo(0, 0))[0]
+    missing = Location(str(tmp_path / "no-such-raw.zarr"))
+    job = FillJob(missing, Location(str(tmp_path / "out.zarr")), Location(str(tmp_path / "m")))
+    future = client.submit(run_tile, spec.to_json(), job, pure=False)
+    with pytest.raises(TileFailed, match=f"tile {spec.id}"):
+        future.result()
+    logs = "\n".join(line for lines in client.get_worker_logs().values() for _, line in lines)
+    assert f"tile {spec.id} failed:" in logs and "Traceback (most recent call last)" in logs

@@ -22,9 +22,12 @@ def test_process_pool_and_local_cluster_write_the_same_store_as_one_process(tmp_
     reference = ingest(config(sources, tmp_path / "inline.zarr", workers=1))
     assert reference.slabs == 5  # 20 days in chunks of 4
     pooled = ingest(config(sources, tmp_path / "pool.zarr", workers=2))
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
     expected = snapshot(str(tmp_path / "inline.zarr"))
     for name, report in (("pool", pooled), ("cluster", distributed)):

@@ -135,7 +135,7 @@ def test_an_unreachable_endpoint_fails_fast(tmp_path, capsys, monkeypatch):
     write_days(tmp_path / "raw", [0])
     options = {
         "endpoint_url": f"http://127.0.0.1:{port}",
-                "config_kwargs": {"retries": {"max_attempts": 1}},
+        "config_kwargs": {"retries": {"max_attempts": 1}},
     }
     code = main(
         [

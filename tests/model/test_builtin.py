@@ -40,7 +40,9 @@ def test_the_shipped_model_fills_real_days_inside_the_lprm_range(real_lprm_dir, 
 
     store = tmp_path / "raw.zarr"
     files = sorted(real_lprm_dir.glob("*.nc4"))[:5]
-    assert cli.main(["-q", "ingest", "--store", str(store), "--variable", "x", *map(str, files)]) == 0
+    assert (
+        cli.main(["-q", "ingest", "--store", str(store), "--variable", "x", *map(str, files)]) == 0
+    )
     raw = cube.open_cube(str(store)).isel(lat=slice(400, 480), lon=slice(1160, 1280))  # Australia
     filled = fill_dataset(
         raw, f"builtin:{NAME}", config=FillConfig(tile_days=5, tile_cells=120, batch_size=5)
