@@ -1,7 +1,7 @@
 """Seamless global daily AMSR2 soil moisture with SGD-SM, at cloud scale.
 
-The public API is re-exported lazily so that ``import sgdsm_cloud`` stays cheap
-(no torch, no dask) for users who only read a cube.
+``import sgdsm_cloud`` stays cheap (no torch, no dask): import what you use from its modules,
+e.g. ``from sgdsm_cloud.fill.api import fill_dataset``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -48,13 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"sgdsm_cloud.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"sgdsm_cloud.cli.{name}":
-                continue  # a step not built into this version
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"sgdsm_cloud.cli.{name}").register(subparsers)
     return parser
 
 

@@ -1,7 +1,7 @@
 """Run a trained network on whole days of an array (no zarr, no dask: the array core).
 
-``predict_days`` returns the raw network output for each requested centre day; ``compose``
-turns it into the product: observed land cells kept, the network only in land gaps it reaches.
+``predict_days`` returns the raw network output for each requested centre day;
+``sgdsm_cloud.fill.block.compose`` turns it into the product.
 """
 
 from __future__ import annotations
@@ -79,12 +79,3 @@ def predict_days(
             pred[start : start + len(batch)] = out[:, 0].float().cpu().numpy()
             reached[start : start + len(batch)] = out_mask[:, 0].cpu().numpy() > 0.5
     return pred, reached
-
-
-def compose(
-    pred: np.ndarray, reached: np.ndarray, sm_day: np.ndarray, land: np.ndarray
-) -> np.ndarray:
-    """The product for one or more days: observed land kept, gaps filled where reached, else NaN."""
-    observed = np.isfinite(sm_day) & land
-    filled = np.where(observed, sm_day, np.where(reached & land, pred, np.nan))
-    return filled.astype("float32")

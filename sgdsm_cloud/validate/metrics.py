@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-SCORE_NAMES = ("r", "rmse", "mae", "ubrmse", "bias", "n")
-
 
 @dataclass(frozen=True)
 class Scores:

@@ -292,13 +292,9 @@ def test_sgdsm_arguments_parse_with_the_cli():
     from sgdsm_cloud import cli
 
     parser = cli.build_parser()
-    known = {
-        name for name in cli.SUBCOMMANDS if importlib.util.find_spec(f"sgdsm_cloud.cli.{name}")
-    }
     checked = 0
     for where, args in _sgdsm_invocations():
-        if args[0] not in known:
-            continue  # a step not built into this version of the package
+        assert args[0] in cli.SUBCOMMANDS, f"{where}: sgdsm has no command {args[0]!r}"
         concrete = [re.sub(r"\$\((\w+)\)", lambda m: _sample_value(m.group(1)), a) for a in args]
         try:
             parser.parse_args(concrete)

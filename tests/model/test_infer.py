@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sgdsm_cloud.model.config import ModelConfig
-from sgdsm_cloud.model.infer import compose, predict_days, window_arrays
+from sgdsm_cloud.model.infer import predict_days, window_arrays
 from sgdsm_cloud.model.network import SGDSMNet
 
 
@@ -61,12 +61,3 @@ def test_out_of_range_days_are_refused():
     sm, land = field()
     with pytest.raises(ValueError, match="outside"):
         predict_days(SGDSMNet(ModelConfig(layers=1, features=1)), sm, land, [6])
-
-
-def test_compose_keeps_observations_and_fills_only_reached_land_gaps():
-    sm_day = np.array([[0.2, np.nan, np.nan, np.nan]], dtype="float32")
-    land = np.array([[True, True, True, False]])
-    reached = np.array([[True, True, False, True]])
-    pred = np.full((1, 4), 0.9, dtype="float32")
-    filled = compose(pred, reached, sm_day, land)
-    np.testing.assert_array_equal(filled, np.array([[0.2, 0.9, np.nan, np.nan]], dtype="float32"))

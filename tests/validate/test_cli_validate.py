@@ -64,3 +64,13 @@ def test_validate_errors_are_one_line(tmp_path, tiny_store, tiny_model_dir, caps
         ]
     )
     assert code == cli.EXIT_ERROR and "sgdsm ingest" in capsys.readouterr().err
+
+
+def test_validate_takes_the_shipped_model_by_name(tmp_path, tiny_store):
+    from sgdsm_cloud.cli.validate import build_config
+    from sgdsm_cloud.model.builtin import checkpoints_dir
+
+    argv = ["validate", "--store", str(tiny_store), "--model", "builtin:lprm-x-d-025",
+            "--report", str(tmp_path / "report")]  # fmt: skip
+    config = build_config(cli.build_parser().parse_args(argv))
+    assert config.model.url == str(checkpoints_dir() / "lprm-x-d-025")
