@@ -105,16 +105,34 @@ def truth_cases(
     dates: pd.DatetimeIndex,
     days: list[int],
     half_window: int,
+    halo: int = 0,
+    periodic: bool = False,
 ) -> list[Case]:
-    """One whole-grid case per day, scored on the real gaps of fillable land against the truth."""
+    """One whole-grid case per day, scored on the real gaps of fillable land against the truth.
+
+    The crop is the whole grid plus ``halo`` columns wrapped across the dateline when
+    ``periodic`` (the methods then see what ``sgdsm fill`` sees there); only the grid itself is
+    scored.
+    """
     shape = land.shape
-    crop = Crop.around((0, shape[0]), (0, shape[1]), 0, shape, False)
+    crop = Crop.around((0, shape[0]), (0, shape[1]), halo, shape, periodic)
+    core = np.zeros((crop.rows.size, crop.cols.size), dtype=bool)
+    core[crop.core] = True
     cases = []
     for day in days:
         values = read_days(sm, np.arange(day - half_window, day + half_window + 1), crop)
-        removed = fillable & ~np.isfinite(values[half_window])
-        reference = truth.sel(time=dates[day]).values.astype("float32")
+        removed = core & crop.take(fillable) & ~np.isfinite(values[half_window])
+        reference = crop.take(truth.sel(time=dates[day]).values.astype("float32"))
         cases.append(
-            Case(f"{dates[day]:%Y-%m-%d}", day, crop, values, land, half_window, removed, reference)
+            Case(
+                f"{dates[day]:%Y-%m-%d}",
+                day,
+                crop,
+                values,
+                crop.take(land),
+                half_window,
+                removed,
+                reference,
+            )
         )
     return cases

@@ -65,10 +65,12 @@ class Crop:
     ) -> Crop:
         """Cells ``rows x cols`` (half-open ranges) plus ``halo`` cells on each side.
 
-        Rows are clipped at the poles; columns wrap when ``periodic``, else they are clipped.
+        Rows are clipped at the poles; columns wrap when ``periodic``, else they are clipped. A
+        wrapped crop may be wider than the grid (a whole global day plus its halo), as the
+        fill's tiles are: the columns past the dateline are the other side of the globe.
         """
         r0, r1 = max(rows[0] - halo, 0), min(rows[1] + halo, shape[0])
-        if periodic and cols[1] - cols[0] + 2 * halo < shape[1]:
+        if periodic:
             start = cols[0] - halo
             col_idx = np.arange(start, cols[1] + halo) % shape[1]
         else:
@@ -193,12 +195,15 @@ class ModelProduct:
         return values, flags
 
     def day(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(values, flags)`` of the whole grid on one day (the network runs on the full grid)."""
+        """``(values, flags)`` of the whole grid on one day, as ``sgdsm fill`` computes them:
+        on a global grid the network sees across the dateline."""
         hw = self.filler.half_window
-        sm, flag = self._fill(
-            Crop.whole(self.land.shape), np.arange(day - hw, day + hw + 1), np.array([hw])
+        shape = self.land.shape
+        crop = Crop.around(
+            (0, shape[0]), (0, shape[1]), self.filler.receptive_radius, shape, self.periodic
         )
-        return sm[0], flag[0]
+        sm, flag = self._fill(crop, np.arange(day - hw, day + hw + 1), np.array([hw]))
+        return sm[0][crop.core], flag[0][crop.core]
 
     def _fill(
         self, crop: Crop, span: np.ndarray, centres: np.ndarray

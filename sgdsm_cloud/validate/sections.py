@@ -455,9 +455,11 @@ def truth(ctx: Context) -> Section:
     if not fillers:
         section.paragraphs.append(f"Skipped: {too_large}; pass --filled.")
         return section
+    halo = max(ctx.filler.receptive_radius, anomaly_reach())
     cases = truth_cases(
-        ctx.raw[cube.SM], field, ctx.land, ctx.fill_land, ctx.dates, days, ctx.filler.half_window
-    )
+        ctx.raw[cube.SM], field, ctx.land, ctx.fill_land, ctx.dates, days,
+        ctx.filler.half_window, halo, ctx.periodic,
+    )  # fmt: skip
     result = evaluate(cases, fillers, unavailable, desc="truth")
     section.tables.append(
         Table("truth", "Scores against the synthetic truth in real gaps", result.table)

@@ -45,3 +45,42 @@ def test_cell_series_from_crops_equal_the_whole_grid_fill(tiny_raw, tiny_model_d
     np.testing.assert_array_equal(
         values[observed, 0], tiny_raw[cube.SM].values[days][observed, 10, 20]
     )
+
+
+def test_whole_day_maps_and_truth_cases_equal_the_fill_next_to_the_dateline():
+    """On a global grid validation sees across the dateline, as ``sgdsm fill`` does."""
+    import pandas as pd
+    import torch
+
+    from sgdsm_cloud.model.config import ModelConfig
+    from sgdsm_cloud.model.network import SGDSMNet
+    from sgdsm_cloud.validate.cases import truth_cases
+    from sgdsm_cloud.validate.product import Predictor
+    from tests.fill.conftest import make_raw, one_piece_fill
+
+    torch.manual_seed(0)
+    config = ModelConfig(layers=3, features=4)
+    net = SGDSMNet(config).eval()
+    raw = make_raw(days=12)
+    land = raw[cube.LAND].values.astype(bool)
+    fill_land = fill_land_mask(land, raw["lat"].values, raw["lon"].values)
+    filler = ModelFiller(Predictor(net, batch_size=4), config.half_window, config.receptive_radius)
+    sm_ref, flag_ref = one_piece_fill(raw, net, config.receptive_radius)
+    day = 6
+
+    product = ModelProduct(raw[cube.SM], land, fill_land, filler, periodic=True)
+    sm, flag = product.day(day)
+    np.testing.assert_array_equal(flag, flag_ref[day])
+    np.testing.assert_allclose(sm, sm_ref[day], rtol=0, atol=1e-5)
+    edge = np.isfinite(sm_ref[day][:, :3]) & np.isnan(raw[cube.SM].values[day][:, :3])
+    assert edge.any()  # filled cells next to the dateline are compared
+
+    dates = pd.DatetimeIndex(raw["time"].values)
+    (case,) = truth_cases(
+        raw[cube.SM], raw[cube.SM].fillna(0.25), land, fill_land, dates, [day],
+        config.half_window, config.receptive_radius, periodic=True,
+    )  # fmt: skip
+    filled = filler.fill_window(case.values, case.land, case.centre)[case.crop.core]
+    gaps = case.removed[case.crop.core] & np.isfinite(sm_ref[day])
+    np.testing.assert_allclose(filled[gaps], sm_ref[day][gaps], rtol=0, atol=1e-5)
+    assert case.removed.sum() == (fill_land & np.isnan(raw[cube.SM].values[day])).sum()
