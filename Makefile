@@ -27,6 +27,7 @@ demo-real: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check sgdsm_cloud benchmarks tests
 	$(BIN)/ruff format --check sgdsm_cloud benchmarks tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

@@ -48,6 +48,7 @@ from sgdsm_cloud import cube
 from sgdsm_cloud.cli import main as sgdsm
 from sgdsm_cloud.fill.block import fill_land_mask
 from sgdsm_cloud.grid import is_global_lon
+from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.checkpoint import load_checkpoint
 from sgdsm_cloud.validate import baselines
@@ -61,7 +62,6 @@ from sgdsm_cloud.validate.methods import (
     WINDOW_MEAN,
     model_method,
 )
-from sgdsm_cloud.validate.metrics import score
 from sgdsm_cloud.validate.product import ModelFiller
 
 REPO = Path(__file__).resolve().parents[1]

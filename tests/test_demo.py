@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud.cli import build_parser
-from sgdsm_cloud.demo import DemoConfig, run_demo
+from sgdsm_cloud.cli.demo import DemoConfig, run_demo
 
 LPRM_SAMPLE = Path(__file__).parent / "data" / "lprm"
 

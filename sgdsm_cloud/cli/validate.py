@@ -124,9 +124,9 @@ def _depths(text: str) -> tuple[float, float]:
 def build_config(args: argparse.Namespace):
     from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import Location
+    from sgdsm_cloud.validate.context import ValidateConfig
     from sgdsm_cloud.validate.insitu import InsituConfig
     from sgdsm_cloud.validate.masks import GapConfig
-    from sgdsm_cloud.validate.run import ValidateConfig
     from sgdsm_cloud.validate.timeseries import parse_points
 
     def loc(url: str | None) -> Location | None:

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.formats import jaxa, lprm
 from sgdsm_cloud.formats.names import ArchiveName, parse_name
 
 
@@ -71,8 +72,6 @@ def read_day(
             JAXA files hold a single product.
         allow_empty: accept a day with no valid retrieval (otherwise BadInputFile).
     """
-    from sgdsm_cloud.formats import jaxa, lprm
-
     name = name or str(source)
     parsed: ArchiveName = parse_name(name)
     if isinstance(source, bytes):
@@ -131,16 +130,3 @@ def _attribute_bytes(attrs: h5py.AttributeManager, key: str) -> int:
     value = attrs[key]
     items = [value] if isinstance(value, str | bytes) else np.asarray(value, dtype=object).ravel()
     return sum(len(item) for item in items)
-
-
-def check_physical_range(name: str, percent: np.ndarray) -> None:
-    """Raise BadInputFile when valid values are not finite or outside 0..100 percent."""
-    finite = np.isfinite(percent)
-    if not finite.all() and not np.isnan(percent[~finite]).all():
-        raise BadInputFile(name, "infinite values among the retrievals")
-    values = percent[finite]
-    if values.size and (values.min() < 0 or values.max() > 100):
-        raise BadInputFile(
-            name,
-            f"values outside the physical range 0..100 percent (0..1 m3 m-3): min {values.min():g}, max {values.max():g}",
-        )

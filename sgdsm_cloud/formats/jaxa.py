@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.formats.checks import check_physical_range
 from sgdsm_cloud.formats.names import ArchiveName
 from sgdsm_cloud.grid import global_lat, global_lon, lon_0_360_to_180
 
@@ -24,8 +25,6 @@ MISSING = -32767
 
 def decode(h5: h5py.File, parsed: ArchiveName) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values lat x lon float32 m3 m-3, lat, lon) from an open JAXA L3 SMC file."""
-    from sgdsm_cloud.formats.day import check_physical_range
-
     name = parsed.name
     if DATASET not in h5:
         raise BadInputFile(name, f"no '{DATASET}' dataset; not a JAXA AMSR2 L3 SMC file")

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.formats.checks import check_physical_range
 from sgdsm_cloud.formats.names import ArchiveName
 from sgdsm_cloud.grid import infer_resolution
 
@@ -33,8 +34,6 @@ def decode(
     h5: h5py.File, parsed: ArchiveName, variable: str | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values lat x lon float32 m3 m-3, lat, lon) from an open LPRM file."""
-    from sgdsm_cloud.formats.day import check_physical_range
-
     name, var = parsed.name, variable_name(variable)
     if var not in h5:
         present = sorted(k for k in h5 if k.startswith("soil_moisture") and not k.endswith("error"))

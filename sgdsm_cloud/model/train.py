@@ -25,6 +25,7 @@ import torch
 from sgdsm_cloud import __version__
 from sgdsm_cloud.cube import open_cube
 from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model import resume
 from sgdsm_cloud.model.batches import Batch, iter_batches, iter_slabs
 from sgdsm_cloud.model.checkpoint import save_checkpoint
@@ -36,7 +37,6 @@ from sgdsm_cloud.model.sampling import DayReader, SampleIndex, resolve_period, s
 from sgdsm_cloud.model.schedule import stage
 from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import Location
-from sgdsm_cloud.validate.metrics import score
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

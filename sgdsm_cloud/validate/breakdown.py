@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from sgdsm_cloud.metrics import score
 from sgdsm_cloud.validate.evaluate import Case
-from sgdsm_cloud.validate.metrics import score
 
 SATURATED = 0.985
 

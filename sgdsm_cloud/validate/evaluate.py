@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sgdsm_cloud.metrics import border_jumps, continuity_ratio, score
 from sgdsm_cloud.progress import progress
-from sgdsm_cloud.validate.metrics import border_jumps, continuity_ratio, score
 from sgdsm_cloud.validate.product import Crop
 
 COLUMNS = ("method", "R", "RMSE", "MAE", "ubRMSE", "bias", "N", "coverage", "continuity", "note")

@@ -138,7 +138,7 @@ def scatter_density(
     ylabel: str,
 ) -> Path:
     """One hexbin panel per method: prediction (y) against reference (x), 1:1 line, R and RMSE."""
-    from sgdsm_cloud.validate.metrics import score
+    from sgdsm_cloud.metrics import score
 
     n = max(len(pairs), 1)
     fig = _figure(3.0 * n + 0.6, 3.2)

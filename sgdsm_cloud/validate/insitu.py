@@ -249,7 +249,7 @@ TABLE_COLUMNS = ("station", "days", "R", "RMSE", "MAE", "ubRMSE", "bias", "N")
 
 def station_table(series: list[StationSeries]) -> pd.DataFrame:
     """Scores per station and pooled over all stations, for observed, filled and all days."""
-    from sgdsm_cloud.validate.metrics import score
+    from sgdsm_cloud.metrics import score
 
     rows = []
     groups = [(s.station.label, [s]) for s in series] + (

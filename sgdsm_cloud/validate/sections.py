@@ -12,6 +12,7 @@ from sgdsm_cloud.storage import redact
 from sgdsm_cloud.validate import figures, methods
 from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
 from sgdsm_cloud.validate.cases import draw_gaps, evenly, simulated_cases, truth_cases
+from sgdsm_cloud.validate.context import Context
 from sgdsm_cloud.validate.evaluate import evaluate
 from sgdsm_cloud.validate.insitu import (
     StationSeries,
@@ -23,7 +24,6 @@ from sgdsm_cloud.validate.insitu import (
 )
 from sgdsm_cloud.validate.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED, StoreProduct
 from sgdsm_cloud.validate.report import FigureRef, Section, Table
-from sgdsm_cloud.validate.run import Context
 from sgdsm_cloud.validate.timeseries import pick_points
 
 PAPER_SIMULATED = "R 0.963-0.974, RMSE 0.065-0.073, MAE 0.044-0.052 m3 m-3 (default configuration 0.968 / 0.068 / 0.047)"

@@ -9,7 +9,7 @@ import pytest
 
 from sgdsm_cloud.errors import BadInputFile
 from sgdsm_cloud.formats import read_day
-from sgdsm_cloud.formats.day import check_physical_range
+from sgdsm_cloud.formats.checks import check_physical_range
 
 FIRST = "LPRM-AMSR2_L3_D_SOILM3_V001_20150401013507.nc4"
 

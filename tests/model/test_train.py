@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model.checkpoint import CONFIG_FILE, load_checkpoint
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.infer import predict_days
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.model.train import train
 from sgdsm_cloud.storage import Location
-from sgdsm_cloud.validate.metrics import score
 
 from .cubes import smooth_cube, write_cube
 

@@ -11,9 +11,10 @@ from matplotlib.image import imread
 
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.storage import Location
+from sgdsm_cloud.validate.context import ValidateConfig
 from sgdsm_cloud.validate.insitu import InsituConfig
 from sgdsm_cloud.validate.masks import GapConfig
-from sgdsm_cloud.validate.run import ValidateConfig, open_context, run_validation
+from sgdsm_cloud.validate.run import open_context, run_validation
 from tests.conftest import REAL_ISMN
 
 COSMOS = REAL_ISMN / "Data_seperate_files_header_20170810_20180809"

@@ -4,8 +4,9 @@ import pandas as pd
 
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.storage import Location
+from sgdsm_cloud.validate.context import ValidateConfig
 from sgdsm_cloud.validate.masks import GapConfig
-from sgdsm_cloud.validate.run import ValidateConfig, open_context
+from sgdsm_cloud.validate.run import open_context
 from sgdsm_cloud.validate.sweep import PAPER_SCORES, SweepPoint, sweep_plan, training_config
 
 

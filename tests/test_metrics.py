@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from sgdsm_cloud.validate.metrics import border_jumps, continuity_ratio, pearson_r, score
+from sgdsm_cloud.metrics import border_jumps, continuity_ratio, pearson_r, score
 
 
 def test_scores_match_hand_computed_values():
