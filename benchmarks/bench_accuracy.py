@@ -46,11 +46,11 @@ import torch
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.cli import main as sgdsm
-from sgdsm_cloud.fill.block import fill_land_mask
 from sgdsm_cloud.grid import is_global_lon
 from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.checkpoint import load_checkpoint
+from sgdsm_cloud.product import fill_land_mask
 from sgdsm_cloud.validate import baselines
 from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases, truth_cases
 from sgdsm_cloud.validate.evaluate import Evaluation, evaluate

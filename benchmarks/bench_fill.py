@@ -113,9 +113,11 @@ def network_seconds(raw_url: str, model_dir: str, config: FillConfig) -> tuple[f
     """Seconds the network takes on every block of the plan in this process, and the block count."""
     import torch
 
-    from sgdsm_cloud.fill.block import Predictor, fill_block, fill_land_mask
+    from sgdsm_cloud.fill.block import fill_block
     from sgdsm_cloud.fill.plan import halo_of, plan_fill
     from sgdsm_cloud.model.checkpoint import load_checkpoint
+    from sgdsm_cloud.model.runner import Predictor
+    from sgdsm_cloud.product import fill_land_mask
 
     torch.set_num_threads(1)
     checkpoint = load_checkpoint(model_dir)

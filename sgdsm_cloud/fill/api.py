@@ -20,11 +20,13 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.fill.block import Predictor, fill_block, fill_land_mask
+from sgdsm_cloud.fill.block import fill_block
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
-from sgdsm_cloud.fill.template import FLAG, SM, ModelInfo, encoding_for, template_for
+from sgdsm_cloud.fill.template import ModelInfo, encoding_for, template_for
+from sgdsm_cloud.model.runner import Predictor
+from sgdsm_cloud.product import FLAG, SM, fill_land_mask
 from sgdsm_cloud.storage import Location
 
 # A checkpoint directory (path, URL or Location), or a loaded model.checkpoint.Checkpoint.
@@ -139,19 +141,15 @@ def _fill_tile(
 
 
 def _predictor(model_ref: Any, batch_size: int, device: str | None) -> Predictor:
-    import torch
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    """The model runner of one process (``device`` None: CUDA when available)."""
     if isinstance(model_ref, Location):
-        model = _load(model_ref.url, json.dumps(model_ref.storage_options, sort_keys=True), device)
-    else:
-        model = model_ref.model
-    return Predictor(model, device=device, amp=device == "cuda", batch_size=batch_size)
+        model_ref = _load(model_ref.url, json.dumps(model_ref.storage_options, sort_keys=True))
+    return Predictor.from_checkpoint(model_ref, device, batch_size)
 
 
 @lru_cache(maxsize=2)
-def _load(url: str, options_json: str, device: str) -> Any:
+def _load(url: str, options_json: str) -> Any:
     """Each process loads a checkpoint directory once, whatever the number of tiles it runs."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint
 
-    return load_checkpoint(url, device, storage_options=json.loads(options_json)).model
+    return load_checkpoint(url, storage_options=json.loads(options_json))

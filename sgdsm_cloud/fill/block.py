@@ -10,8 +10,7 @@ same values, which makes retries and rescheduling after a worker's death safe.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,55 +18,17 @@ import numpy as np
 from sgdsm_cloud import cube
 from sgdsm_cloud.fill.geometry import BlockSpec
 from sgdsm_cloud.fill.manifest import Manifest
-from sgdsm_cloud.fill.template import (
+from sgdsm_cloud.model.runner import Predictor
+from sgdsm_cloud.product import (
     FLAG,
     FLAG_FILLED,
     FLAG_NOT_FILLED,
-    FLAG_NOT_LAND,
     FLAG_OBSERVED,
     SM,
+    compose,
+    fill_land_mask,
 )
-from sgdsm_cloud.landmask import excluded_regions
 from sgdsm_cloud.storage import Location
-
-
-@dataclass(frozen=True)
-class Predictor:
-    """A loaded network and how to run it (``model.infer.predict_days`` arguments).
-
-    ``threads`` (CPU only) is applied in the calling thread: torch keeps its intra-op thread
-    count per thread, so a value set elsewhere (say, when a dask worker starts) does not reach
-    the threads that run tasks. With ``lock``, calls run one at a time: on a dask worker with
-    ``n`` threads, one tile's network uses all ``n`` cores while other tiles read and write,
-    instead of ``n`` tiles each starting ``n`` threads.
-    """
-
-    model: Any  # SGDSMNet; typed loosely so importing this module does not import torch
-    device: str = "cpu"
-    amp: bool = False
-    batch_size: int = 4
-    threads: int | None = None
-    lock: Any = field(default=None, compare=False)  # a threading.Lock shared by a process's tasks
-
-    def __call__(
-        self, sm: np.ndarray, land: np.ndarray, centre_days: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        from sgdsm_cloud.model.infer import predict_days
-
-        with self.lock or nullcontext():
-            if self.threads is not None and torch.get_num_threads() != self.threads:
-                torch.set_num_threads(self.threads)
-            return predict_days(
-                self.model,
-                sm,
-                land,
-                centre_days,
-                batch_size=self.batch_size,
-                device=self.device,
-                amp=self.amp,
-            )
 
 
 @dataclass(frozen=True)
@@ -83,30 +44,6 @@ class FillJob:
     source: Location
     out: Location
     manifest: Location
-
-
-def compose(
-    observed: np.ndarray,
-    fill_land: np.ndarray,
-    pred: np.ndarray,
-    reached: np.ndarray,
-    valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The product and its flag for cells of ``observed`` (t, y, x).
-
-    Observed cells of ``fill_land`` (land outside the excluded regions, (y, x)) keep their
-    value; gaps take the network output, clamped to the source product's ``valid_range``,
-    where it ``reached``, else NaN and ``not_filled``; everything off ``fill_land`` is NaN with
-    flag ``not_land_or_excluded``.
-    """
-    seen = np.isfinite(observed)
-    flag = np.where(seen, FLAG_OBSERVED, np.where(reached, FLAG_FILLED, FLAG_NOT_FILLED)).astype(
-        "uint8"
-    )
-    flag[:, ~fill_land] = FLAG_NOT_LAND
-    filled = np.clip(pred, *valid_range)
-    sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, filled, np.nan))
-    return sm.astype("float32"), flag
 
 
 def fill_block(
@@ -149,11 +86,6 @@ def fill_block(
         "not_filled": int((flag == FLAG_NOT_FILLED).sum()),
     }
     return (sm, flag), counts
-
-
-def fill_land_mask(land: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Cells the product fills: land outside the regions SGD-SM leaves out."""
-    return land.astype(bool) & ~excluded_regions(lat, lon)
 
 
 class TileStores:

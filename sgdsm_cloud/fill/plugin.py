@@ -15,7 +15,8 @@ from typing import Any
 from distributed import WorkerPlugin
 
 from sgdsm_cloud.errors import CheckpointError, ConfigError
-from sgdsm_cloud.fill.block import FillJob, Predictor, TileStores
+from sgdsm_cloud.fill.block import FillJob, TileStores
+from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.storage import Location
 
 PLUGIN_NAME = "sgdsm-fill-model"
@@ -52,21 +53,17 @@ class FillPlugin(WorkerPlugin):
             raise ConfigError(f"--gpu was given but worker {worker.address} sees no CUDA device")
         device = "cuda" if self.gpu else "cpu"
         reuse_freed_memory()
-        checkpoint = load_checkpoint(
-            self.model.url, device, storage_options=self.model.storage_options
-        )
+        checkpoint = load_checkpoint(self.model.url, storage_options=self.model.storage_options)
         if checkpoint.sha256 != self.sha256:
             raise CheckpointError(
                 f"{self.model.url}: weights changed since the fill was planned (sha256 "
                 f"{checkpoint.sha256[:12]}... instead of {self.sha256[:12]}...); restart the fill"
             )
-        threads = max(1, worker.state.nthreads) if device == "cpu" else None
-        self.predictor = Predictor(
-            checkpoint.model,
-            device=device,
-            amp=device == "cuda",
-            batch_size=self.batch_size,
-            threads=threads,
+        self.predictor = Predictor.from_checkpoint(
+            checkpoint,
+            device,
+            self.batch_size,
+            threads=max(1, worker.state.nthreads),
             lock=threading.Lock(),
         )
         logger.info(

@@ -19,14 +19,10 @@ import xarray as xr
 from sgdsm_cloud import __version__, cube
 from sgdsm_cloud.fill.layout import Layout
 from sgdsm_cloud.fill.plan import FillPlan
+from sgdsm_cloud.product import FLAG, FLAG_ATTRS, FLAG_NOT_LAND, LAND, SM, sm_attrs
 from sgdsm_cloud.storage import Location, public_url, redact
 
-SM, FLAG, LAND = "sm", "flag", cube.LAND
 DIMS = ("time", "lat", "lon")
-
-FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED = 0, 1, 2, 3
-FLAG_VALUES = np.array([FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED], dtype="uint8")
-FLAG_MEANINGS = "not_land_or_excluded observed filled not_filled"
 
 METHOD_DOI = "10.5194/essd-13-1385-2021"
 REFERENCES = (
@@ -35,24 +31,6 @@ REFERENCES = (
     f"Sci. Data, 13, 1385-1401, https://doi.org/{METHOD_DOI}, 2021"
 )
 
-SM_ATTRS = {
-    **cube.SM_ATTRS,
-    "long_name": "surface soil moisture, gaps filled by SGD-SM",
-    "ancillary_variables": FLAG,
-    "coverage_content_type": "modelResult",
-}
-FLAG_ATTRS = {
-    "standard_name": "status_flag",
-    "long_name": "origin of the soil moisture value",
-    "flag_values": FLAG_VALUES,
-    "flag_meanings": FLAG_MEANINGS,
-    "coverage_content_type": "qualityInformation",
-    "comment": (
-        "0: not land, or in a region SGD-SM does not fill (Greenland, south of 60S); sm is NaN. "
-        "1: observed, kept unchanged. 2: filled by the network. 3: a land gap with no observation "
-        "within the network's reach; sm is NaN."
-    ),
-}
 # ACDD attributes describing the instrument and the people, carried over from the raw cube.
 _CARRIED_ATTRS = (
     "creator_name", "creator_email", "creator_url", "creator_type", "institution", "publisher_name",
@@ -143,12 +121,6 @@ def geospatial_attrs(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
         "geospatial_lat_units": "degrees_north",
         "geospatial_lon_units": "degrees_east",
     }
-
-
-def sm_attrs(raw_attrs: dict[str, Any]) -> dict[str, Any]:
-    """``sm``'s attributes: valid_min/valid_max are the range filled values are clamped to."""
-    low, high = cube.physical_range(raw_attrs)
-    return {**SM_ATTRS, "valid_min": low, "valid_max": high}
 
 
 def make_template(raw: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> xr.Dataset:

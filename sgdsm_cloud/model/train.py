@@ -33,6 +33,7 @@ from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.gaps import GapLibrary
 from sgdsm_cloud.model.loss import sgdsm_loss
 from sgdsm_cloud.model.network import SGDSMNet
+from sgdsm_cloud.model.runner import resolve_device
 from sgdsm_cloud.model.sampling import DayReader, SampleIndex, resolve_period, scan, split_days
 from sgdsm_cloud.model.schedule import stage
 from sgdsm_cloud.progress import progress
@@ -63,17 +64,6 @@ class TrainResult:
     epochs: int
     converged: bool
     history: list[EpochLog]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a ConfigError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was requested but torch sees no CUDA device; use --device cpu or auto"
-        )
-    return torch.device(device)
 
 
 def train(

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sgdsm_cloud.errors import BadInputFile, ConfigError
-from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_OBSERVED
+from sgdsm_cloud.product import FLAG_FILLED, FLAG_OBSERVED
 
 log = logging.getLogger(__name__)
 

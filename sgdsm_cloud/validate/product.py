@@ -5,7 +5,7 @@ time-series points). Reading a whole-grid product for that is wasteful, and comp
 CPU is slow, so :class:`ModelProduct` runs the network on crops: a crop widened by the model's
 receptive radius (and wrapped across the dateline on a global grid) gives its core exactly the
 values a whole-grid fill gives, because no cell farther away can reach it. Products and flags
-are composed by ``sgdsm_cloud.fill.block.compose``, the same rule ``sgdsm fill`` applies.
+are composed by ``sgdsm_cloud.product.compose``, the same rule ``sgdsm fill`` applies.
 """
 
 from __future__ import annotations
@@ -18,21 +18,10 @@ import xarray as xr
 
 from sgdsm_cloud.cube import DEFAULT_RANGE
 from sgdsm_cloud.errors import StoreContractError
-from sgdsm_cloud.fill.block import Predictor, compose
-from sgdsm_cloud.fill.template import (
-    FLAG,
-    FLAG_FILLED,
-    FLAG_NOT_FILLED,
-    FLAG_NOT_LAND,
-    FLAG_OBSERVED,
-    SM,
-)
+from sgdsm_cloud.model.runner import Predictor
+from sgdsm_cloud.product import FLAG, SM, compose
 
 __all__ = [
-    "FLAG_FILLED",
-    "FLAG_NOT_FILLED",
-    "FLAG_NOT_LAND",
-    "FLAG_OBSERVED",
     "Crop",
     "ModelFiller",
     "ModelProduct",
@@ -122,12 +111,11 @@ class ModelFiller:
         checkpoint: Any,
         device: str = "cpu",
         batch_size: int = 8,
-        amp: bool = False,
         valid_range: tuple[float, float] = DEFAULT_RANGE,
     ) -> ModelFiller:
         config = checkpoint.config
         return cls(
-            Predictor(checkpoint.model, device, amp, batch_size),
+            Predictor.from_checkpoint(checkpoint, device, batch_size),
             config.half_window,
             config.receptive_radius,
             valid_range,

@@ -63,9 +63,9 @@ def day_indices(dates: pd.DatetimeIndex, days: tuple[str, ...], period: np.ndarr
 
 def open_context(config: ValidateConfig) -> Context:
     """Open the stores and the model, and fix the period, days and masks."""
-    from sgdsm_cloud.fill.block import fill_land_mask
     from sgdsm_cloud.model.checkpoint import load_checkpoint
-    from sgdsm_cloud.model.train import resolve_device
+    from sgdsm_cloud.model.runner import resolve_device
+    from sgdsm_cloud.product import fill_land_mask
 
     raw = cube.open_cube(config.store.url, config.store.storage_options)
     device = str(resolve_device(config.device))

@@ -8,6 +8,7 @@ import xarray as xr
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED
 from sgdsm_cloud.storage import redact
 from sgdsm_cloud.validate import figures, methods
 from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
@@ -22,7 +23,7 @@ from sgdsm_cloud.validate.insitu import (
     station_cell,
     station_table,
 )
-from sgdsm_cloud.validate.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED, StoreProduct
+from sgdsm_cloud.validate.product import StoreProduct
 from sgdsm_cloud.validate.report import FigureRef, Section, Table
 from sgdsm_cloud.validate.timeseries import pick_points
 

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from sgdsm_cloud import cube, grid
-from sgdsm_cloud.fill.block import compose, fill_land_mask
+from sgdsm_cloud.product import compose, fill_land_mask
 
 RES = 3.75  # a global grid of 48 x 96 cells
 RAW_CHUNKS = cube.CubeChunks(time=8, lat=24, lon=48)

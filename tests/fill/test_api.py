@@ -7,7 +7,7 @@ import pytest
 
 from sgdsm_cloud.fill.api import fill_dataset
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_OBSERVED
+from sgdsm_cloud.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_OBSERVED
 
 from .conftest import make_raw, one_piece_fill
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgdsm_cloud.fill.block import Predictor, compose, fill_block, fill_land_mask
+from sgdsm_cloud.fill.block import fill_block
 from sgdsm_cloud.fill.geometry import Domain, Halo, TileShape, plan_blocks
-from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_NOT_LAND, FLAG_OBSERVED
+from sgdsm_cloud.model.runner import Predictor
+from sgdsm_cloud.product import (
+    FLAG_FILLED,
+    FLAG_NOT_FILLED,
+    FLAG_NOT_LAND,
+    FLAG_OBSERVED,
+    compose,
+    fill_land_mask,
+)
 
 NAN = np.nan
 
@@ -38,7 +46,7 @@ def test_filled_values_are_clamped_to_the_products_range_and_observations_never(
 )
 def test_the_physical_range_follows_the_source_product(product, expected):
     from sgdsm_cloud import cube
-    from sgdsm_cloud.fill.template import sm_attrs
+    from sgdsm_cloud.product import sm_attrs
 
     assert cube.physical_range({"source_product": product}) == expected
     attrs = sm_attrs({"source_product": product})
@@ -84,24 +92,3 @@ def test_the_network_runs_only_on_days_with_land_gaps(checkpoint):
     assert counts == {"model_days": 2, "observed": 6 * 64 - 2, "filled": 2, "not_filled": 0}
     assert flag[2, 3, 3] == FLAG_FILLED and np.isfinite(sm[2, 3, 3])
     np.testing.assert_array_equal(sm[flag == FLAG_OBSERVED], np.float32(0.3))
-
-
-def test_predictor_sets_torch_threads_in_the_thread_that_runs_it(checkpoint):
-    import threading
-
-    import torch
-
-    block = np.full((9, 6, 6), NAN, dtype="float32")
-    block[3, 2, 2] = 0.3
-    predictor = Predictor(checkpoint.model, threads=1, lock=threading.Lock())
-    seen = []
-
-    def task():
-        torch.set_num_threads(2)  # what this thread had before the call
-        _, reached = predictor(block, np.ones((6, 6), dtype=bool), np.array([4]))
-        seen.append((torch.get_num_threads(), bool(reached[0, 2, 2])))
-
-    thread = threading.Thread(target=task)
-    thread.start()
-    thread.join()
-    assert seen == [(1, True)]

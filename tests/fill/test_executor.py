@@ -20,7 +20,8 @@ from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.executor import FillInterrupted, resumable, run_fill
 from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin
-from sgdsm_cloud.fill.template import FLAG_MEANINGS, METHOD_DOI
+from sgdsm_cloud.fill.template import METHOD_DOI
+from sgdsm_cloud.product import FLAG_MEANINGS
 from sgdsm_cloud.storage import Location
 
 from .conftest import decoded_checksum, make_raw, one_piece_fill, write_raw

@@ -8,7 +8,7 @@ import xarray as xr
 
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.executor import connect, run_fill
-from sgdsm_cloud.fill.template import FLAG_FILLED
+from sgdsm_cloud.product import FLAG_FILLED
 from sgdsm_cloud.storage import Location
 
 from .conftest import make_raw, one_piece_fill, write_raw

@@ -11,13 +11,12 @@ from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import Halo
 from sgdsm_cloud.fill.plan import plan_fill
 from sgdsm_cloud.fill.template import (
-    FLAG,
-    SM,
     ModelInfo,
     encoding_for,
     output_attrs,
     template_for,
 )
+from sgdsm_cloud.product import FLAG, SM
 
 from .conftest import make_raw
 

@@ -36,7 +36,7 @@ def test_the_shipped_model_fills_real_days_inside_the_lprm_range(real_lprm_dir, 
     from sgdsm_cloud import cli
     from sgdsm_cloud.fill.api import fill_dataset
     from sgdsm_cloud.fill.config import FillConfig
-    from sgdsm_cloud.fill.template import FLAG_FILLED, FLAG_OBSERVED
+    from sgdsm_cloud.product import FLAG_FILLED, FLAG_OBSERVED
 
     store = tmp_path / "raw.zarr"
     files = sorted(real_lprm_dir.glob("*.nc4"))[:5]

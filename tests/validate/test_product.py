@@ -1,8 +1,8 @@
 import numpy as np
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.fill.block import fill_land_mask
 from sgdsm_cloud.model.checkpoint import load_checkpoint
+from sgdsm_cloud.product import fill_land_mask
 from sgdsm_cloud.validate.product import Crop, ModelFiller, ModelProduct, read_days
 
 
@@ -54,8 +54,8 @@ def test_whole_day_maps_and_truth_cases_equal_the_fill_next_to_the_dateline():
 
     from sgdsm_cloud.model.config import ModelConfig
     from sgdsm_cloud.model.network import SGDSMNet
+    from sgdsm_cloud.model.runner import Predictor
     from sgdsm_cloud.validate.cases import truth_cases
-    from sgdsm_cloud.validate.product import Predictor
     from tests.fill.conftest import make_raw, one_piece_fill
 
     torch.manual_seed(0)
