@@ -8,9 +8,9 @@ import logging
 import os
 
 from sgdsm_cloud.model.config import PRESETS, TrainConfig
+from sgdsm_cloud.options import add_options, from_args
 
 log = logging.getLogger("sgdsm_cloud.train")
-_DEFAULTS = TrainConfig()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,80 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--layers", type=int, help="override the preset's number of layers")
     parser.add_argument("--features", type=int, help="override the preset's feature maps")
-    parser.add_argument(
-        "--start", help="first day of the training period (ISO date; default: the store's first)"
-    )
-    parser.add_argument(
-        "--end", help="last day of the training period (ISO date; default: the store's last)"
-    )
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=_DEFAULTS.epochs,
-        help="maximum epochs (training stops earlier when converged) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=_DEFAULTS.batch_size,
-        help="samples per step (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--lr",
-        type=float,
-        default=_DEFAULTS.learning_rate,
-        help="Adam learning rate (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--patch",
-        type=int,
-        default=_DEFAULTS.patch,
-        help="training patch side in cells (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--stride",
-        type=int,
-        default=_DEFAULTS.stride,
-        help="patch grid step in cells (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--min-label-fraction",
-        type=float,
-        default=_DEFAULTS.min_label_fraction,
-        help="observed fraction of a patch's land on its centre day (default: %(default)s; "
-        "the paper's complete days: 1.0)",
-    )
-    parser.add_argument(
-        "--samples-per-epoch",
-        type=int,
-        help="draw at most this many training samples per epoch (default: all)",
-    )
-    parser.add_argument(
-        "--patience",
-        type=int,
-        default=_DEFAULTS.patience,
-        help="epochs without improvement of the validation gap RMSE that make a plateau "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--lr-drops",
-        type=int,
-        default=_DEFAULTS.lr_drops,
-        help="plateaus that divide the learning rate by 5 before the next one stops training "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--loss-norm",
-        choices=["l2", "l1"],
-        default=_DEFAULTS.loss_norm,
-        help="error norm of both loss terms (squared or absolute) (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--validation-fraction",
-        type=float,
-        default=_DEFAULTS.validation_fraction,
-        help="last fraction of days held out (default: %(default)s)",
-    )
+    add_options(parser.add_argument_group("training (TrainConfig)"), TrainConfig)
     parser.add_argument(
         "--device",
         default="auto",
@@ -115,12 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--storage-options", metavar="JSON", help="fsspec options for --store and --out"
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=_DEFAULTS.seed,
-        help="seeds initialisation, sampling and gaps (default: %(default)s)",
     )
     parser.set_defaults(run=run)
 
@@ -135,22 +56,7 @@ def run(args: argparse.Namespace) -> int:
     store = Location.from_cli(args.store, args.storage_options)
     same_place = protocol_of(args.out) == store.protocol  # the options are for the store's protocol
     out = Location.from_cli(args.out, args.storage_options if same_place else None)
-    train_config = TrainConfig(
-        start=args.start,
-        end=args.end,
-        patch=args.patch,
-        stride=args.stride,
-        min_label_fraction=args.min_label_fraction,
-        samples_per_epoch=args.samples_per_epoch,
-        validation_fraction=args.validation_fraction,
-        loss_norm=args.loss_norm,
-        patience=args.patience,
-        lr_drops=args.lr_drops,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-    )
+    train_config = from_args(TrainConfig, args)
     torch.set_num_threads(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.options import option
 
 VARIANTS = ("paper", "released", "anomaly")
 GAUSSIAN_TRUNCATE = 3.0  # the anomaly variant's Gaussian kernels end at 3 standard deviations
@@ -123,68 +124,78 @@ def context_radius(scales: tuple[float, ...]) -> int:
 class TrainConfig:
     """Self-supervised training: sample selection, simulated gaps, loss, optimiser, stop rule.
 
-    Attributes:
-        start, end: ISO dates bounding the training period (None = the store's first/last day).
-            Days outside the period count as unobserved, also as window neighbours.
-        patch: side of the square training patches in cells (paper: 40).
-        stride: step of the patch grid in cells (released code: 10).
-        min_land_fraction: a patch is used when at least this fraction of it is land (paper: 1).
-        min_label_fraction: fraction of the patch's land observed on the centre day (paper: 1,
-            "complete label"; default 0.9 because real LPRM days observe about a third of land,
-            see docs/model.md). Unobserved label cells are left out of the loss.
-        min_neighbour_coverage: fraction of the patch's land observed on at least one of the
-            other window days (released code: 0.9).
-        gap_bins: edges of the gap-fraction strata of the simulated gap library; a mask is drawn
-            by picking a stratum uniformly, then a mask in it.
-        gap_library_size: simulated gap masks kept, split evenly over strata (released code: 4946).
-        truncate_probability: share of training windows whose first or last 1..4 days are
-            hidden, as at the record's ends (not in the paper; 0 disables it).
-        validation_fraction: the last fraction of the period's days whose centre-day samples
-            are held out for validation.
-        max_validation_samples: cap on the fixed validation set.
-        samples_per_epoch: draw at most this many training samples per epoch (None = all).
-        epochs: maximum number of epochs.
-        batch_size: samples per optimiser step (paper: 128).
-        learning_rate: Adam learning rate (paper: 1e-3).
-        loss_lambda: weight of one loss term (paper: 0.1).
-        loss_weighted_term: the term ``loss_lambda`` multiplies: ``global`` gives
-            ``local + lambda * global`` (default), ``local`` gives ``global + lambda * local``.
-        loss_norm: ``l2`` (mean squared error, default) or ``l1`` (mean absolute error).
-        patience, tolerance: a plateau is reached once the monitored score (validation gap
-            RMSE, or the training loss without validation samples) has not improved by more
-            than ``tolerance`` (relative) over ``patience`` epochs (and, at first, has
-            decreased); see :mod:`sgdsm_cloud.model.schedule`.
-        lr_drops, lr_drop_factor: at each plateau the learning rate is multiplied by
-            ``lr_drop_factor``, ``lr_drops`` times; the next plateau stops training.
-        slab_days: days of centre samples read from the store at a time (plus the window halo).
-        seed: seeds initialisation, sample order and simulated gaps.
+    Each field's help text is its documentation; ``sgdsm train`` and the pipeline YAML's
+    ``train`` section take every field by name (:mod:`sgdsm_cloud.options`). The paper's values
+    and our readings of its open points are in docs/model.md.
     """
 
-    start: str | None = None
-    end: str | None = None
-    patch: int = 40
-    stride: int = 10
-    min_land_fraction: float = 1.0
-    min_label_fraction: float = 0.9
-    min_neighbour_coverage: float = 0.9
-    gap_bins: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 1.0)
-    gap_library_size: int = 4946
-    truncate_probability: float = 0.25
-    validation_fraction: float = 0.2
-    max_validation_samples: int = 512
-    samples_per_epoch: int | None = None
-    epochs: int = 500
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    loss_lambda: float = 0.1
-    loss_weighted_term: str = "global"
-    loss_norm: str = "l2"
-    patience: int = 10
-    tolerance: float = 0.01
-    lr_drops: int = 2
-    lr_drop_factor: float = 0.2
-    slab_days: int = 32
-    seed: int = 0
+    start: str | None = option(
+        None,
+        "first day of the training period (ISO date; default: the store's first). Days outside "
+        "the period count as unobserved, also as window neighbours",
+    )
+    end: str | None = option(
+        None, "last day of the training period (ISO date; default: the store's last)"
+    )
+    patch: int = option(40, "side of the square training patches in cells (paper: 40)")
+    stride: int = option(10, "step of the patch grid in cells (released code: 10)")
+    min_land_fraction: float = option(
+        1.0, "a patch is used when at least this fraction of it is land (paper: 1)"
+    )
+    min_label_fraction: float = option(
+        0.9,
+        "fraction of a patch's land observed on its centre day (the paper's complete days: 1.0); "
+        "unobserved label cells are left out of the loss",
+    )
+    min_neighbour_coverage: float = option(
+        0.9,
+        "fraction of a patch's land observed on at least one other window day (released code: 0.9)",
+    )
+    gap_bins: tuple[float, ...] = option(
+        (0.05, 0.25, 0.5, 0.75, 1.0),
+        "edges of the gap-fraction strata of the simulated gap library; a mask is drawn by "
+        "picking a stratum uniformly, then a mask in it",
+    )
+    gap_library_size: int = option(
+        4946, "simulated gap masks kept, split evenly over strata (released code: 4946)"
+    )
+    truncate_probability: float = option(
+        0.25,
+        "share of training windows whose first or last 1..4 days are hidden, as at the record's "
+        "ends (not in the paper; 0 disables it)",
+    )
+    validation_fraction: float = option(
+        0.2, "the last fraction of the period's days whose samples are held out for validation"
+    )
+    max_validation_samples: int = option(512, "cap on the fixed validation set")
+    samples_per_epoch: int | None = option(
+        None, "draw at most this many training samples per epoch (default: all)"
+    )
+    epochs: int = option(500, "maximum epochs (training stops earlier when the stop rule fires)")
+    batch_size: int = option(128, "samples per optimiser step (paper: 128)")
+    learning_rate: float = option(1e-3, "Adam learning rate (paper: 1e-3)", flags=("--lr",))
+    loss_lambda: float = option(0.1, "weight of one loss term (paper: 0.1)")
+    loss_weighted_term: str = option(
+        "global",
+        "the term loss_lambda multiplies: global gives local + lambda * global, local gives "
+        "global + lambda * local",
+        choices=LOSS_TERMS,
+    )
+    loss_norm: str = option(
+        "l2", "error norm of both loss terms: l2 (squared) or l1 (absolute)", choices=LOSS_NORMS
+    )
+    patience: int = option(
+        10,
+        "epochs without an improvement of more than tolerance of the monitored score (validation "
+        "gap RMSE, or the training loss without validation samples) that make a plateau",
+    )
+    tolerance: float = option(0.01, "relative improvement that still counts as a plateau")
+    lr_drops: int = option(
+        2, "plateaus that multiply the learning rate by lr_drop_factor before the next one stops"
+    )
+    lr_drop_factor: float = option(0.2, "factor applied to the learning rate at each plateau")
+    slab_days: int = option(32, "days of centre samples read from the store at a time")
+    seed: int = option(0, "seeds initialisation, sample order and simulated gaps")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gap_bins", tuple(float(b) for b in self.gap_bins))
