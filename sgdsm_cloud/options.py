@@ -16,7 +16,6 @@ import types
 import typing
 from typing import Any
 
-
 METAVARS = {int: "N", float: "X"}
 
 

@@ -7,10 +7,10 @@ import json
 import os
 
 from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.options import add_options, from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    defaults = FillConfig()
     parser = subparsers.add_parser(
         "fill",
         help="fill the gaps of a raw cube with a trained model (dask.distributed)",
@@ -49,34 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--storage-options", help="fsspec options as JSON, for the store, the output and the model"
     )
-    parser.add_argument(
-        "--tile-days", type=int, default=defaults.tile_days, help="days per tile (= output shard)"
-    )
-    parser.add_argument(
-        "--tile-cells",
-        type=int,
-        default=defaults.tile_cells,
-        help="cells per tile side (= output shard)",
-    )
-    parser.add_argument(
-        "--chunk-days",
-        type=int,
-        help="days per inner chunk (default: largest divisor of --tile-days <= 32)",
-    )
-    parser.add_argument(
-        "--chunk-cells",
-        type=int,
-        help="cells per inner chunk side (default: largest divisor of --tile-cells <= 90)",
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="centre days per model call"
-    )
-    parser.add_argument(
-        "--gpu", action="store_true", help="tasks need resources GPU=1 and run on CUDA with bf16"
-    )
-    parser.add_argument(
-        "--retries", type=int, default=defaults.retries, help="extra attempts of a failing tile"
-    )
+    add_options(parser.add_argument_group("tiling and inference (FillConfig)"), FillConfig)
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output instead of resuming it"
     )
@@ -88,15 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import Location, check_reachable
 
-    config = FillConfig(
-        tile_days=args.tile_days,
-        tile_cells=args.tile_cells,
-        chunk_days=args.chunk_days,
-        chunk_cells=args.chunk_cells,
-        batch_size=args.batch_size,
-        gpu=args.gpu,
-        retries=args.retries,
-    )
+    config = from_args(FillConfig, args)
 
     def location(url: str) -> Location:  # fsspec options only for URLs; local paths take none
         return Location.from_cli(url, args.storage_options if "://" in url else None)

@@ -7,35 +7,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.options import option
 
 DEFAULT_CHUNK_DAYS, DEFAULT_CHUNK_CELLS = 32, 90
 
 
 @dataclass(frozen=True)
 class FillConfig:
-    """Output layout, tiling and inference settings.
+    """Output layout, tiling and inference settings; each field's help is its documentation
+    (``sgdsm fill`` and the YAML's ``fill`` section take every field by name).
 
-    Attributes:
-        tile_days, tile_cells: output cells per tile (one task) along time and along each
-            spatial axis. A tile is one shard of the output, so it is also the unit of writing.
-            Defaults: 384 days x 360 x 360 cells, about 200 MB of float32 per shard.
-        chunk_days, chunk_cells: the inner chunks of a shard, the unit of reading. They must
-            divide the tile; None picks the largest divisor of the tile not above 32 days and
-            90 cells (about 1 MB of float32), so a one-day global 0.25 degree map and a 7-year
-            pixel series both touch few objects (docs/fill.md).
-        batch_size: centre days per model call (micro-batch), bounding activation memory.
-        gpu: tasks ask for ``resources={'GPU': 1}`` and run on CUDA with bf16 autocast.
-        retries: extra attempts of a failed tile before the run fails (worker deaths are
-            rescheduled by dask independently of this).
+    A tile is one shard of the output (one task, the unit of writing); the default 384 days x
+    360 x 360 cells is about 200 MB of float32. The inner chunks are the unit of reading: the
+    defaults keep them near 1 MB, so a one-day global 0.25 degree map and a 7-year pixel series
+    both touch few objects (docs/fill.md).
     """
 
-    tile_days: int = 384
-    tile_cells: int = 360
-    chunk_days: int | None = None
-    chunk_cells: int | None = None
-    batch_size: int = 4
-    gpu: bool = False
-    retries: int = 2
+    tile_days: int = option(384, "days per tile (= output shard)")
+    tile_cells: int = option(360, "cells per tile side (= output shard)")
+    chunk_days: int | None = option(
+        None,
+        f"days per inner chunk; must divide --tile-days (default: its largest divisor <= "
+        f"{DEFAULT_CHUNK_DAYS})",
+    )
+    chunk_cells: int | None = option(
+        None,
+        f"cells per inner chunk side; must divide --tile-cells (default: its largest divisor <= "
+        f"{DEFAULT_CHUNK_CELLS})",
+    )
+    batch_size: int = option(4, "centre days per model call (bounds activation memory)")
+    gpu: bool = option(False, "tasks need resources GPU=1 and run on CUDA with bf16 autocast")
+    retries: int = option(
+        2,
+        "extra attempts of a failing tile before the run fails (dask reschedules the tiles of "
+        "dead workers independently of this)",
+    )
 
     def __post_init__(self) -> None:
         if self.chunk_days is None:
