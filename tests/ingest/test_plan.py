@@ -220,3 +220,31 @@ def test_provenance_window_beyond_the_end_is_empty():
     w = p.window(0, 4)
     assert w.status.tolist() == [1, 0, 0, 0] and w.file.tolist() == [lprm(1).name, "", "", ""]
     assert w.window(1, 3).equals(Provenance.empty(2))
+
+
+@given(
+    file_days=st.sets(st.integers(1, 40), min_size=1, max_size=25),
+    stored=st.dictionaries(st.integers(1, 20), st.booleans(), max_size=20),
+    store_days=st.integers(20, 30),
+    chunk=st.integers(1, 12),
+)
+def test_any_plan_reads_each_new_or_changed_day_once_in_aligned_slabs(
+    file_days, stored, store_days, chunk
+):
+    """``stored``: day -> whether the store holds the very file listed (else another size)."""
+    store = ledger(store_days, {n: lprm(n, size=100) for n in stored}, time_chunk=chunk)
+    listed = [lprm(n, size=100 if stored.get(n, True) else 999) for n in sorted(file_days)]
+    plan = make_plan(candidates(*listed), LPRM, store)
+
+    assert plan.time[0].date() == APRIL
+    assert plan.time[-1].date() == day(max(store_days, *file_days))
+    worked = [d.position + 1 for task in plan.tasks for d in task.days]
+    assert len(worked) == len(set(worked))  # no day twice
+    unchanged = {n for n in file_days if n in stored and stored[n]}
+    assert set(worked) == set(file_days) - unchanged
+    assert plan.unchanged == len(unchanged)
+    bounds = slab_bounds(len(plan.time), chunk)
+    for task in plan.tasks:
+        assert (task.start, task.stop) == bounds[task.index] and task.days
+        assert all(task.start <= d.position < task.stop for d in task.days)
+        assert len(task.provenance) == task.stop - task.start
