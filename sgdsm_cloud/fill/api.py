@@ -57,6 +57,7 @@ def fill_dataset(
 
     config = config or FillConfig()
     cube.check_contract(raw, "raw dataset")
+    model_ref: Checkpoint | Location
     if isinstance(checkpoint, Checkpoint):
         loaded, model_ref = checkpoint, checkpoint
     else:
@@ -142,9 +143,12 @@ def _fill_tile(
 
 def _predictor(model_ref: Any, batch_size: int, device: str | None) -> Predictor:
     """The model runner of one process (``device`` None: CUDA when available)."""
-    if isinstance(model_ref, Location):
-        model_ref = _load(model_ref.url, json.dumps(model_ref.storage_options, sort_keys=True))
-    return Predictor.from_checkpoint(model_ref, device, batch_size)
+    checkpoint = (
+        _load(model_ref.url, json.dumps(model_ref.storage_options, sort_keys=True))
+        if isinstance(model_ref, Location)
+        else model_ref
+    )
+    return Predictor.from_checkpoint(checkpoint, device, batch_size)
 
 
 @lru_cache(maxsize=2)

@@ -162,20 +162,23 @@ class AnomalyCore(nn.Module):
     def __init__(self, layers: int, features: int, kernel: int, scales: tuple[float, ...]) -> None:
         super().__init__()
         self.scales = tuple(float(s) for s in scales)
+        self.kernels: Tensor
         self.register_buffer(
             "kernels", gaussian_kernels(self.scales, context_radius(self.scales)), persistent=False
         )
         self.base_scale = min(1, len(self.scales) - 1)
         inputs = len(FEATURE_NAMES) + 2 * len(self.scales) + 2  # + spatial mean fallback, weight
         widths = [inputs] + [features] * (layers - 1) + [1]
-        self.convs = nn.ModuleList(
+        convs = [
             nn.Conv2d(widths[i], widths[i + 1], kernel, padding=kernel // 2) for i in range(layers)
-        )
-        for conv in self.convs[:-1]:  # He initialisation keeps ReLU activations of order 1
+        ]
+        for conv in convs[:-1]:  # He initialisation keeps ReLU activations of order 1
             nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-        nn.init.zeros_(self.convs[-1].weight)  # start as the base prediction
-        nn.init.zeros_(self.convs[-1].bias)
+        nn.init.zeros_(convs[-1].weight)  # start as the base prediction
+        for conv in convs:
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
+        self.convs = nn.ModuleList(convs)
 
     def inputs(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(cnn_input, base, reached)`` for window tensors ``(N, window, H, W)``, in float32."""

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,7 @@ class Predictor:
         )
 
     def __call__(
-        self, sm: np.ndarray, land: np.ndarray, centre_days: np.ndarray
+        self, sm: np.ndarray, land: np.ndarray, centre_days: Sequence[int] | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
@@ -84,7 +85,7 @@ class Predictor:
                 self.model,
                 sm,
                 land,
-                centre_days,
+                [int(d) for d in centre_days],
                 batch_size=self.batch_size,
                 device=self.device,
                 amp=self.amp,
