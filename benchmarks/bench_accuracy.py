@@ -157,12 +157,12 @@ def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int
     truth = xr.open_zarr(str(truth_store))["truth"]
     land = raw[cube.LAND].values.astype(bool)
     fillable = fill_land_mask(land, raw["lat"].values, raw["lon"].values)
-    half_window = load_checkpoint(model_dir).config.half_window
+    model = load_checkpoint(model_dir).config
     dates = raw.indexes["time"]
-    halo = max(load_checkpoint(model_dir).config.receptive_radius, baselines.anomaly_reach())
+    halo = max(model.receptive_radius, baselines.anomaly_reach())
     periodic = is_global_lon(raw["lon"].values)
     cases = truth_cases(
-        raw[cube.SM], truth, land, fillable, dates, days, half_window, halo, periodic
+        raw[cube.SM], truth, land, fillable, dates, days, model.half_window, halo, periodic
     )
     valid_range = cube.physical_range(raw.attrs)
     return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="truth"))

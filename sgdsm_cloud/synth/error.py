@@ -22,6 +22,7 @@ import datetime as dt
 
 import numpy as np
 
+from sgdsm_cloud import cube
 from sgdsm_cloud.synth.config import Crop
 from sgdsm_cloud.synth.noise import cell_uniform, gaussian_rows
 from sgdsm_cloud.synth.streams import Stream
@@ -29,7 +30,6 @@ from sgdsm_cloud.synth.streams import Stream
 ERROR_STD = 0.022  # m3 m-3, calibrated so the day-to-day change matches the real files
 ERROR_SCALE_KM = 25.0
 TAIL_SHARE, TAIL_FACTOR = 0.08, 3.0
-FORMAT_RANGE = {"lprm": (0.0, 0.99), "jaxa": (0.0, 1.0)}
 
 
 class RetrievalError:
@@ -60,4 +60,4 @@ class RetrievalError:
 
 def retrieved(truth: np.ndarray, error: np.ndarray, fmt: str) -> np.ndarray:
     """What the instrument retrieves: truth plus error, clipped to the format's range."""
-    return np.clip(truth + error, *FORMAT_RANGE[fmt]).astype("float32")
+    return np.clip(truth + error, *cube.PHYSICAL_RANGES[fmt]).astype("float32")
