@@ -16,18 +16,30 @@ import types
 import typing
 from typing import Any
 
+from sgdsm_cloud.errors import SgdsmError
+
 METAVARS = {int: "N", float: "X"}
 
 
-def option(default: Any, help: str, *, flags: tuple[str, ...] = (), choices: Any = None) -> Any:
-    """A dataclass field with its command-line help (``flags``: extra spellings, e.g. ``--lr``)."""
-    return dataclasses.field(
-        default=default, metadata={"help": help, "flags": flags, "choices": choices}
-    )
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    flags: tuple[str, ...] = (),
+    choices: Any = None,
+    metavar: str | None = None,
+) -> Any:
+    """A dataclass field with its command-line help; without a default the option is required.
+
+    ``flags``: extra spellings (e.g. ``--lr``); ``metavar``: the value's name in ``--help``.
+    """
+    metadata = {"help": help, "flags": flags, "choices": choices, "metavar": metavar}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def flag_of(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    """``pass_`` -> ``--pass``: a trailing underscore only dodges a Python keyword."""
+    return "--" + name.rstrip("_").replace("_", "-")
 
 
 def add_options(
@@ -42,19 +54,27 @@ def add_options(
         if f.name in exclude or "help" not in f.metadata:
             continue
         kind, nargs = _argparse_type(hints[f.name])
-        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default, "help": f.metadata["help"]}
+        required = f.default is dataclasses.MISSING
+        kwargs: dict[str, Any] = {"dest": f.name, "help": f.metadata["help"]}
+        if required:
+            kwargs["required"] = True
+        else:
+            kwargs["default"] = f.default
         if kind is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs.update(type=kind, metavar=METAVARS.get(kind, f.name.split("_")[-1].upper()))
+            metavar = f.metadata["metavar"] or METAVARS.get(kind, f.name.split("_")[-1].upper())
+            kwargs.update(type=_converter(kind), metavar=metavar)
             if nargs:
                 kwargs["nargs"] = nargs
             if f.metadata["choices"]:
                 kwargs["choices"] = f.metadata["choices"]
                 kwargs.pop("metavar")
-        if f.default is not None and f.default != () and kind is not bool:
+        says_default = "default:" in kwargs["help"]
+        if not required and f.default not in (None, ()) and kind is not bool and not says_default:
             kwargs["help"] += " (default: %(default)s)"
-        parser.add_argument(*f.metadata["flags"], flag_of(f.name), **kwargs)
+        flags = dict.fromkeys((*f.metadata["flags"], flag_of(f.name)))  # once each, in order
+        parser.add_argument(*flags, **kwargs)
 
 
 def from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
@@ -64,8 +84,29 @@ def from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
     return cls(**{**found, **values})
 
 
-def _argparse_type(hint: Any) -> tuple[type, str | None]:
-    """``(converter, nargs)`` of an annotation: scalars, optional scalars, tuples of scalars."""
+def _converter(kind: Any) -> Any:
+    """``kind`` itself, or its ``parse`` classmethod (e.g. ``BBox.parse``) with its message kept."""
+    parse = getattr(kind, "parse", None)
+    if parse is None:
+        return kind
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except SgdsmError as err:  # argparse reports ArgumentTypeError as a usage error (exit 2)
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _argparse_type(hint: Any) -> tuple[Any, str | None]:
+    """``(type, nargs)`` of an annotation: scalars, optional scalars, tuples of scalars.
+
+    ``Any`` (a field that takes several kinds of value, such as a date) reads as text.
+    """
+    if hint is Any:
+        return str, None
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         (inner,) = [a for a in args if a is not type(None)]

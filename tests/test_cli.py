@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -36,11 +37,32 @@ def test_unknown_subcommand_is_a_usage_error(capsys):
 
 def test_a_negative_first_coordinate_needs_no_equals_sign():
     from sgdsm_cloud.cli import attach_negative_values, build_parser
+    from sgdsm_cloud.grid import BBox
 
     dates = ["--start", "2015-04-01", "--end", "2015-04-02"]
     argv = attach_negative_values(["synth", "out", *dates, "--bbox", "-10,35,5,45", "--seed", "1"])
     assert argv == ["synth", "out", *dates, "--bbox=-10,35,5,45", "--seed", "1"]
-    assert build_parser().parse_args(argv).bbox == "-10,35,5,45"
+    assert build_parser().parse_args(argv).bbox == BBox(-10, 35, 5, 45)
     points = attach_negative_values(["--points", "-33.1,151.2;-1.5,36.8"])
     assert points == ["--points=-33.1,151.2;-1.5,36.8"]
     assert attach_negative_values(["--bbox", "10,35,5,45"]) == ["--bbox", "10,35,5,45"]
+
+
+def test_a_bad_bbox_is_a_usage_error_that_names_the_format(capsys):
+    argv = ["synth", "out", "--start", "2015-04-01", "--end", "2015-04-02", "--bbox", "1,2,3"]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == cli.EXIT_USAGE
+    assert "--bbox must be four numbers W,S,E,N" in capsys.readouterr().err
+
+
+def test_every_subcommand_takes_its_help_line_from_its_module_docstring():
+    import importlib
+
+    parser = cli.build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {choice.dest: choice.help for choice in subparsers._choices_actions}
+    for name in cli.SUBCOMMANDS:
+        doc = importlib.import_module(f"sgdsm_cloud.cli.{name}").__doc__
+        assert helps[name] and helps[name] in doc.replace("``", "").split("\n")[0]
+        assert subparsers.choices[name].description not in (None, helps[name]), name

@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.errors import SgdsmError
+from sgdsm_cloud.options import add_options, from_args, option
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,10 @@ class DemoConfig:
         train_args, fill_args, validate_args: extra options of those steps.
     """
 
-    workdir: Path
-    real: Path | None = None
+    workdir: Path = option(Path("demo-output"), "folder for every output")
+    real: Path | None = option(
+        None, "folder of real LPRM files to use instead of a synthetic archive"
+    )
     bbox: str = "115,-35,150,-15"
     start: str = "2015-03-01"
     end: str = "2015-06-30"
@@ -104,28 +108,10 @@ def run_demo(config: DemoConfig) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run synth -> ingest -> train -> fill -> validate on the embedded default",
-        description=(
-            "Run the whole pipeline on a small synthetic regional archive (or on real LPRM files with --real), "
-            "printing each sgdsm command before it runs, and say where the report is."
-        ),
-    )
-    parser.add_argument(
-        "--workdir", default="demo-output", help="folder for every output (default: demo-output)"
-    )
-    parser.add_argument(
-        "--real",
-        metavar="DIR",
-        help="folder of real LPRM files to use instead of a synthetic archive",
-    )
-    parser.set_defaults(run=run)
+    add_options(add_command(subparsers, "demo", __doc__, run), DemoConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = run_demo(
-        DemoConfig(workdir=Path(args.workdir), real=Path(args.real) if args.real else None)
-    )
+    report = run_demo(from_args(DemoConfig, args))
     print(f"sgdsm demo: report in {report / 'report.md'} (and report.html)")
     return 0

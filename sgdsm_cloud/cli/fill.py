@@ -1,4 +1,9 @@
-"""``sgdsm fill``: gap-fill a raw cube on a dask.distributed cluster into an analysis-ready zarr."""
+"""``sgdsm fill``: fill the gaps of a raw cube with a trained model (dask.distributed).
+
+Fill the gaps of the raw cube at --store with the model at --model and write the seamless
+cube to --out (zarr v3, CF/ACDD). One task per output tile on a LocalCluster, or on the cluster
+at --scheduler. An interrupted run resumes when the same command is re-run.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,13 @@ import argparse
 import json
 import os
 
+from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.options import add_options, from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "fill",
-        help="fill the gaps of a raw cube with a trained model (dask.distributed)",
-        description=(
-            "Fill the gaps of the raw cube at --store with the model at --model and write the "
-            "seamless cube to --out (zarr v3, CF/ACDD). One task per output tile on a "
-            "LocalCluster, or on the cluster at --scheduler. An interrupted run resumes when the "
-            "same command is re-run."
-        ),
-    )
+    parser = add_command(subparsers, "fill", __doc__, run)
     parser.add_argument("--store", required=True, help="raw cube URL (local path, s3://...)")
     parser.add_argument(
         "--model",
@@ -53,7 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output instead of resuming it"
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,24 +1,24 @@
-"""``sgdsm ingest SOURCE... --store URL``: raw archives into the raw zarr v3 cube."""
+"""``sgdsm ingest SOURCE... --store URL``: ingest raw LPRM/JAXA archive files into a raw zarr v3 cube.
+
+Ingest raw AMSR2 L3 daily files (LPRM .nc4, JAXA .h5) into a raw zarr v3 cube, creating it
+on the first run and extending it forward in time later. Re-runs skip days already ingested
+and resume an interrupted run. Bad files are quarantined (listed on stderr and in the store's
+'quarantine' attribute) and the run goes on. Exit status: 0 clean, 3 some file quarantined,
+1 error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from sgdsm_cloud.cli.command import add_command
+
 EXIT_OK, EXIT_QUARANTINED = 0, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "ingest",
-        help="ingest raw LPRM/JAXA archive files into a raw zarr v3 cube",
-        description=(
-            "Ingest raw AMSR2 L3 daily files (LPRM .nc4, JAXA .h5) into a raw zarr v3 cube, creating it on the "
-            "first run and extending it forward in time later. Re-runs skip days already ingested and resume "
-            "an interrupted run. Bad files are quarantined (listed on stderr and in the store's 'quarantine' "
-            "attribute) and the run goes on. Exit status: 0 clean, 3 some file quarantined, 1 error."
-        ),
-    )
+    parser = add_command(subparsers, "ingest", __doc__, run)
     parser.add_argument(
         "sources", nargs="+", metavar="SOURCE", help="files, directories, globs or s3:// prefixes"
     )
@@ -54,7 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--chunks", help="TIME,LAT,LON chunk sizes of a new store (default 32,180,180)"
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,22 +1,20 @@
-"""``sgdsm publish``: write the STAC Collection + Item that describe a seamless cube."""
+"""``sgdsm publish``: describe a seamless cube with a STAC Collection and Item (xarray-assets, datacube).
+
+Read the coordinates and attributes of the seamless cube at --filled (no data) and write a
+self-contained STAC catalogue to --stac-out: collection.json and one item, whose zarr asset
+tells readers how to open the cube with xarray. No credential is ever written.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.publish.api import DEFAULT_COLLECTION_ID
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "publish",
-        help="describe a seamless cube with a STAC Collection and Item (xarray-assets, datacube)",
-        description=(
-            "Read the coordinates and attributes of the seamless cube at --filled (no data) and write a "
-            "self-contained STAC catalogue to --stac-out: collection.json and one item, whose zarr asset "
-            "tells readers how to open the cube with xarray. No credential is ever written."
-        ),
-    )
+    parser = add_command(subparsers, "publish", __doc__, run)
     parser.add_argument(
         "--filled", required=True, help="seamless cube URL written by 'sgdsm fill' (path, s3://...)"
     )
@@ -36,7 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="license_id",
         help="SPDX licence id (default: the cube's 'license' attribute)",
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

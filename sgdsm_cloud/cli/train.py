@@ -1,4 +1,9 @@
-"""``sgdsm train``: self-supervised training of the SGD-SM network on a raw cube."""
+"""``sgdsm train``: train the gap-filling CNN on a raw cube (self-supervised, resumable).
+
+Train SGD-SM on a raw cube: real gap patterns are laid over observed patches and the network
+learns to restore them. A checkpoint (model.safetensors + config.json) is written every epoch;
+re-running the same command resumes after the last completed epoch.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import dataclasses
 import logging
 import os
 
+from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.model.config import PRESETS, TrainConfig
 from sgdsm_cloud.options import add_options, from_args
 
@@ -14,14 +20,7 @@ log = logging.getLogger("sgdsm_cloud.train")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train the gap-filling CNN on a raw cube (self-supervised, resumable)",
-        description="Train SGD-SM on a raw cube: real gap patterns are laid over observed "
-        "patches and the network learns to restore them. A checkpoint (model.safetensors + "
-        "config.json) is written every epoch; re-running the same command resumes after the last "
-        "completed epoch.",
-    )
+    parser = add_command(subparsers, "train", __doc__, run)
     parser.add_argument(
         "--store", required=True, help="raw cube URL (local path, s3://...) from 'sgdsm ingest'"
     )
@@ -43,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--storage-options", metavar="JSON", help="fsspec options for --store and --out"
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

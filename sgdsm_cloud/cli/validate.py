@@ -1,24 +1,22 @@
-"""``sgdsm validate``: score the filled product and write a report folder."""
+"""``sgdsm validate``: validate a model/product: simulated gaps, in situ, time series; write a report.
+
+Run the SGD-SM validation programmes: (a) simulated missing regions scored for SGD-SM and
+baselines on the same masks, (b) ISMN in situ when --insitu is given, (c) time series at
+points, plus the synthetic truth comparison (--truth) and a sensitivity sweep (--sweep).
+Writes DIR/report.md, report.html, tables/ and figures/.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "validate",
-        help="validate a model/product: simulated gaps, in situ, time series; write a report",
-        description=(
-            "Run the SGD-SM validation programmes: (a) simulated missing regions scored for SGD-SM and "
-            "baselines on the same masks, (b) ISMN in situ when --insitu is given, (c) time series at "
-            "points, plus the synthetic truth comparison (--truth) and a sensitivity sweep (--sweep). "
-            "Writes DIR/report.md, report.html, tables/ and figures/."
-        ),
-    )
+    p = add_command(subparsers, "validate", __doc__, run)
     p.add_argument(
         "--store", required=True, metavar="URL", help="raw cube (zarr) from 'sgdsm ingest'"
     )
@@ -108,7 +106,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="fsspec options for every URL, e.g. '{\"anon\": true}'",
     )
-    p.set_defaults(run=run)
 
 
 def _depths(text: str) -> tuple[float, float]:

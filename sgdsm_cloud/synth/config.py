@@ -19,6 +19,7 @@ from sgdsm_cloud.grid import (
     global_lat,
     global_lon,
 )
+from sgdsm_cloud.options import option
 
 FORMATS = ("lprm", "jaxa")
 PASSES = ("A", "D")
@@ -64,13 +65,13 @@ class SynthConfig:
             region or period is asked for.
     """
 
-    start: Any
-    end: Any
-    bbox: BBox = GLOBAL
-    res: float = 0.25
-    fmt: str = "lprm"
-    pass_: str = "D"
-    seed: int = 0
+    start: Any = option(help="first day, YYYY-MM-DD", metavar="DATE")
+    end: Any = option(help="last day, YYYY-MM-DD (inclusive)", metavar="DATE")
+    bbox: BBox = option(GLOBAL, "region W,S,E,N in degrees (default: the globe)", metavar="W,S,E,N")
+    res: float = option(0.25, "grid spacing in degrees", choices=SUPPORTED_RESOLUTIONS)
+    fmt: str = option("lprm", "file format", flags=("--format",), choices=FORMATS)
+    pass_: str = option("D", "ascending or descending", choices=PASSES)
+    seed: int = option(0, "random seed")
     crop: Crop = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
