@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.errors import ConfigError, StoreContractError
 
 SM = "sm"
 LAND = "land"
@@ -201,3 +201,24 @@ def open_cube(url: str, storage_options: dict[str, Any] | None = None, **kwargs:
             f"{url}: no zarr store found ({err}); run 'sgdsm ingest' first"
         ) from None
     return check_contract(ds, url)
+
+
+def select_days(time: Any, start: Any = None, end: Any = None, source: str = "the store") -> slice:
+    """The positions of the days ``start .. end`` (inclusive) on a cube's ``time`` axis.
+
+    The one rule behind every ``--start/--end``: either bound defaults to the cube's first or
+    last day, and the range must be ordered and lie within the cube's days, so that a typo in a
+    year is an error rather than a silently shorter run.
+    """
+    index = pd.DatetimeIndex(time)
+    first = index[0] if start is None else pd.Timestamp(start).normalize()
+    last = index[-1] if end is None else pd.Timestamp(end).normalize()
+    if first < index[0] or last > index[-1] or first > last:
+        raise ConfigError(
+            f"--start/--end {first.date()}..{last.date()} must be an ordered range inside "
+            f"{source}'s days {index[0].date()}..{index[-1].date()}; fix --start/--end"
+        )
+    inside = np.flatnonzero((index >= first) & (index <= last))
+    if inside.size == 0:  # a gap in the axis: raw cubes are daily, so this means a broken store
+        raise ConfigError(f"{source} has no day in {first.date()}..{last.date()}")
+    return slice(int(inside[0]), int(inside[-1]) + 1)

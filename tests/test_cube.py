@@ -17,7 +17,7 @@ from sgdsm_cloud.cube import (
     encoding_for,
     open_cube,
 )
-from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.errors import ConfigError, StoreContractError
 from sgdsm_cloud.grid import global_lat, global_lon
 
 
@@ -94,3 +94,15 @@ def test_contract_violations_are_named(mutate, match):
 def test_open_cube_on_a_missing_store_says_what_to_run(tmp_path):
     with pytest.raises(StoreContractError, match="run 'sgdsm ingest' first"):
         open_cube(str(tmp_path / "absent.zarr"))
+
+
+def test_select_days_is_the_one_rule_for_start_and_end():
+    from sgdsm_cloud.cube import select_days
+
+    time = pd.date_range("2015-04-01", periods=15).values
+    assert select_days(time) == slice(0, 15)
+    assert select_days(time, "2015-04-11", "2015-04-15") == slice(10, 15)
+    assert select_days(time, end="2015-04-01T18:00") == slice(0, 1)  # a day, whatever its hour
+    for start, end in (("2015-03-31", None), (None, "2015-04-16"), ("2015-04-05", "2015-04-04")):
+        with pytest.raises(ConfigError, match=r"inside my cube's days 2015-04-01\.\.2015-04-15"):
+            select_days(time, start, end, source="my cube")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import xarray as xr
 
-from sgdsm_cloud.errors import ChunkAlignmentError, ConfigError
+from sgdsm_cloud.cube import select_days
+from sgdsm_cloud.errors import ChunkAlignmentError
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import AXES, BlockSpec, Domain, Halo, plan_blocks
 from sgdsm_cloud.fill.layout import Layout, output_layout
@@ -60,25 +59,12 @@ def halo_of(model_config: Any) -> Halo:
     return Halo(days=model_config.half_window, cells=model_config.receptive_radius)
 
 
-def output_days(time: np.ndarray, start: Any = None, end: Any = None) -> tuple[int, int]:
-    """``(first_day, days)`` of ``[start, end]`` (inclusive) on the raw cube's ``time`` axis."""
-    index = pd.DatetimeIndex(time)
-    first = index[0] if start is None else pd.Timestamp(start).normalize()
-    last = index[-1] if end is None else pd.Timestamp(end).normalize()
-    if first < index[0] or last > index[-1] or first > last:
-        raise ConfigError(
-            f"--start/--end {first.date()}..{last.date()} must be an ordered range inside the "
-            f"store's days {index[0].date()}..{index[-1].date()}"
-        )
-    first_day = int(index.get_loc(first))
-    return first_day, int(index.get_loc(last)) - first_day + 1
-
-
 def plan_fill(
     raw: xr.Dataset, halo: Halo, config: FillConfig, start: Any = None, end: Any = None
 ) -> FillPlan:
     """The block plan for filling ``raw`` (a raw cube) from ``start`` to ``end``."""
-    first_day, days = output_days(raw["time"].values, start, end)
+    selected = select_days(raw["time"].values, start, end)
+    first_day, days = selected.start, selected.stop - selected.start
     domain = Domain(
         record_days=raw.sizes["time"],
         first_day=first_day,

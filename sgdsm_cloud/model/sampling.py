@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sgdsm_cloud.cube import select_days
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import TrainConfig
 from sgdsm_cloud.model.gaps import GapLibrary, Reservoir, offer_day
@@ -36,18 +37,11 @@ class Period:
 
 
 def resolve_period(
-    time: pd.DatetimeIndex, start: str | None, end: str | None, source: str = "store"
+    time: pd.DatetimeIndex, start: str | None, end: str | None, source: str = "the store"
 ) -> Period:
-    """The store days inside ``[start, end]`` (inclusive); ConfigError when there are none."""
-    lo = pd.Timestamp(start) if start else time[0]
-    hi = pd.Timestamp(end) if end else time[-1]
-    inside = np.flatnonzero((time >= lo) & (time <= hi))
-    if inside.size == 0:
-        raise ConfigError(
-            f"{source} has no day in the training period {lo.date()} .. {hi.date()}; it covers "
-            f"{time[0].date()} .. {time[-1].date()}. Fix --start/--end."
-        )
-    return Period(int(inside[0]), int(inside.size))
+    """The store days inside ``[start, end]`` (inclusive), by :func:`cube.select_days`."""
+    days = select_days(time, start, end, source)
+    return Period(days.start, days.stop - days.start)
 
 
 class DayReader:

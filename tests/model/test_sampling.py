@@ -50,7 +50,7 @@ def test_period_selects_the_days_between_start_and_end():
     time = pd.date_range("2019-01-01", periods=10)
     assert resolve_period(time, "2019-01-03", "2019-01-05") == Period(2, 3)
     assert resolve_period(time, None, None) == Period(0, 10)
-    with pytest.raises(ConfigError, match="Fix --start/--end"):
+    with pytest.raises(ConfigError, match="fix --start/--end"):
         resolve_period(time, "2020-01-01", None)
 
 
