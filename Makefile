@@ -28,6 +28,7 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check sgdsm_cloud benchmarks tests
 	$(BIN)/ruff format --check sgdsm_cloud benchmarks tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy sgdsm_cloud
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

@@ -98,11 +98,11 @@ def _apply_section(
     section: str, values: dict[str, Any], sub: argparse.ArgumentParser, source: str
 ) -> None:
     actions: dict[str, argparse.Action] = {}
-    for action in sub._actions:
-        if action.dest in ("help", argparse.SUPPRESS):
+    for option in sub._actions:
+        if option.dest in ("help", argparse.SUPPRESS):
             continue
-        names = [action.dest] + [o.lstrip("-") for o in action.option_strings if o.startswith("--")]
-        actions.update({name.replace("-", "_"): action for name in names})
+        names = [option.dest] + [o.lstrip("-") for o in option.option_strings if o.startswith("--")]
+        actions.update({name.replace("-", "_"): option for name in names})
     for key, value in values.items():
         action = actions.get(str(key).replace("-", "_"))
         if action is None:
@@ -130,6 +130,8 @@ def _convert(name: str, value: Any, action: argparse.Action, source: str) -> Any
     items = value if isinstance(value, list) else [value]
     if isinstance(value, list) and not many:
         raise ConfigError(f"{source}: '{name}' takes a single value, got a list")
+    # argparse also accepts a registered type name; every option of this CLI gives a callable
+    assert not isinstance(action.type, str), f"'{name}' names its type instead of converting"
     converted = []
     for item in items:
         if isinstance(item, (dict, list)) and action.type is not None:

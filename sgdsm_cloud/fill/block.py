@@ -107,7 +107,9 @@ class TileStores:
         group = zarr.open_group(
             job.out.url, mode="r+", storage_options=job.out.storage_options or None
         )
-        self.sm, self.flag = group[SM], group[FLAG]
+        sm, flag = group[SM], group[FLAG]
+        assert isinstance(sm, zarr.Array) and isinstance(flag, zarr.Array)  # the template's arrays
+        self.sm, self.flag = sm, flag
         self.manifest = Manifest(job.manifest)
 
 

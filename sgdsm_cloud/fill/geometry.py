@@ -143,8 +143,8 @@ class BlockSpec:
         return cls(
             id=data["id"],
             write=tuple(tuple(s) for s in data["write"]),  # type: ignore[arg-type]
-            read_time=tuple(data["read_time"]),  # type: ignore[arg-type]
-            read_lat=tuple(data["read_lat"]),  # type: ignore[arg-type]
+            read_time=tuple(data["read_time"]),
+            read_lat=tuple(data["read_lat"]),
             read_lon=tuple(tuple(s) for s in data["read_lon"]),
             core=tuple(tuple(s) for s in data["core"]),  # type: ignore[arg-type]
         )

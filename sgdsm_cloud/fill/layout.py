@@ -45,6 +45,8 @@ def output_layout(shape: tuple[int, int, int], config: FillConfig) -> Layout:
     Chunks are clipped to the array; a shard stays a whole number of chunks, so on a small
     axis it may reach past the array's end, which zarr allows.
     """
+    # FillConfig.__post_init__ resolves the chunk sizes left to their default.
+    assert config.chunk_days is not None and config.chunk_cells is not None
     wanted_chunks = (config.chunk_days, config.chunk_cells, config.chunk_cells)
     wanted_shards = (config.tile_days, config.tile_cells, config.tile_cells)
     chunks = tuple(min(c, n) for c, n in zip(wanted_chunks, shape, strict=True))

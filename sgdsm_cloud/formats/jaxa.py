@@ -12,6 +12,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import numpy.typing as npt
 
 from sgdsm_cloud.errors import BadInputFile
 from sgdsm_cloud.formats.checks import check_physical_range
@@ -50,7 +51,7 @@ def decode(h5: h5py.File, parsed: ArchiveName) -> tuple[np.ndarray, np.ndarray, 
     return np.ascontiguousarray(values), lat, lon
 
 
-def _text(value: object) -> str:
+def _text(value: npt.ArrayLike | None) -> str:
     if value is None:
         return ""
     item = np.asarray(value).reshape(-1)[0] if np.ndim(value) else value

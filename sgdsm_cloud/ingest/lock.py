@@ -227,7 +227,7 @@ class StoreLock:
                     )
                     log.error("%s", self.lost)
                     return
-                self._record = replace(self._record, heartbeat=format_time(self._clock()))
+                self._record = replace(self._held, heartbeat=format_time(self._clock()))
                 self._write(self._generation, self._record)
             except Exception as err:  # a missed heartbeat only matters after stale_after_s
                 log.warning(
@@ -237,7 +237,13 @@ class StoreLock:
     def _still_mine(self) -> bool:
         current = self._read(self._generation)
         newer = [g for g in self._generations() if g > self._generation]
-        return current is not None and current.token == self._record.token and not newer
+        return current is not None and current.token == self._held.token and not newer
+
+    @property
+    def _held(self) -> LockRecord:
+        """The record of the held lock: the heartbeat runs only while one is (release joins it)."""
+        assert self._record is not None, "the lock is not held"
+        return self._record
 
     def _held_message(self, record: LockRecord) -> str:
         path = self.location.path

@@ -293,6 +293,7 @@ def plan_days(
     origin = time[0] if len(time) else None
     days, unchanged = [], 0
     for date, group in sorted(by_date.items()):
+        assert origin is not None  # the time axis covers the day of every candidate
         position = (pd.Timestamp(date) - origin).days
         stored = _stored(ledger, position)
         if stored is None:

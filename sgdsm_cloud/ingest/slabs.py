@@ -32,7 +32,7 @@ from sgdsm_cloud.ingest.plan import DayWork, Identity, Provenance, SlabTask
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.sources import SourceFile, read_bytes
-from sgdsm_cloud.ingest.store import zarr_store
+from sgdsm_cloud.ingest.store import array_of, zarr_store
 from sgdsm_cloud.storage import Location, redact
 
 
@@ -149,9 +149,11 @@ def _resolve(day: DayWork, context: SlabContext, tally: _Tally) -> DecodedDay | 
     kept: DecodedDay | None = None
     for source in day.replace:
         decoded = _try_decode(source, context, tally)
-        if decoded is not None and kept is None:
+        if decoded is None:
+            continue
+        if kept is None:
             kept = decoded
-        elif decoded is not None:
+        else:
             tally.records.append(_duplicate(source, day, kept.source.name))
     for source in day.check:
         if _try_decode(source, context, tally) is not None:
@@ -203,7 +205,7 @@ def _initial_slab(task: SlabTask, context: SlabContext) -> np.ndarray:
     group = zarr.open_group(
         zarr_store(context.store, read_only=True), mode="r", use_consolidated=False
     )
-    slab = np.asarray(group[SM][task.start : task.stop], dtype="float32")
+    slab = np.asarray(array_of(group, SM)[task.start : task.stop], dtype="float32")
     slab[~keep] = np.nan  # clear data a crashed run wrote without recording it
     return slab
 

@@ -115,7 +115,9 @@ def _list_local(path: str) -> list[SourceFile]:
 def _walk_local(root: str) -> list[SourceFile]:
     found: list[SourceFile] = []
     visited: set[str] = set()
-    directories, links = [root], []  # real directories first: files keep their real paths
+    # real directories first: files keep their real paths
+    directories: list[str] = [root]
+    links: list[str] = []
     while directories or links:
         directory = directories.pop() if directories else links.pop()
         real = os.path.realpath(directory)

@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 import zarr
 from xarray.coding.times import encode_cf_datetime
+from zarr.abc.store import Store
 
 from sgdsm_cloud import __version__
 from sgdsm_cloud.cube import (
@@ -41,13 +42,20 @@ TIME_VARS = (SM, *PROVENANCE_VARS)
 _PASS_WORDS = {"A": "ascending (13:30 local time)", "D": "descending (01:30 local time)"}
 
 
-def zarr_store(location: Location, read_only: bool = False) -> zarr.abc.store.Store:
+def zarr_store(location: Location, read_only: bool = False) -> Store:
     """A zarr store object for ``location`` (local directory or any fsspec URL)."""
     if location.protocol == "file":
         return zarr.storage.LocalStore(location.path, read_only=read_only)
     return zarr.storage.FsspecStore.from_url(
         location.url, storage_options=location.storage_options, read_only=read_only
     )
+
+
+def array_of(group: zarr.Group, name: str) -> zarr.Array:
+    """The variable ``name`` of a cube's zarr group: every variable of a cube is an array."""
+    array = group[name]
+    assert isinstance(array, zarr.Array), f"'{name}' is a zarr group, not a variable"
+    return array
 
 
 def exists(location: Location) -> bool:
@@ -107,10 +115,10 @@ def _repair_lengths(location: Location) -> None:
     group = zarr.open_group(zarr_store(location), mode="r+", use_consolidated=False)
     if "time" not in group:
         return
-    ntime = group["time"].shape[0]
+    ntime = array_of(group, "time").shape[0]
     for name in TIME_VARS:
-        if name in group and group[name].shape[0] != ntime:
-            array = group[name]
+        if name in group and array_of(group, name).shape[0] != ntime:
+            array = array_of(group, name)
             array.resize((ntime, *array.shape[1:]))
 
 
@@ -163,19 +171,17 @@ def extend(location: Location, time: pd.DatetimeIndex) -> None:
     as the fill values: NaN, status 0, empty provenance.
     """
     group = zarr.open_group(zarr_store(location), mode="r+", use_consolidated=False)
-    coord = group["time"]
+    coord = array_of(group, "time")
     old = coord.shape[0]
     if len(time) <= old:
         return
     for name in TIME_VARS:
-        array = group[name]
+        array = array_of(group, name)
         array.resize((len(time), *array.shape[1:]))
-    values, _, _ = encode_cf_datetime(
-        time[old:],
-        coord.attrs["units"],
-        coord.attrs.get("calendar", "proleptic_gregorian"),
-        dtype=coord.dtype,
-    )
+    units = coord.attrs["units"]
+    calendar = coord.attrs.get("calendar", "proleptic_gregorian")
+    assert isinstance(units, str) and isinstance(calendar, str)  # CF attributes are text
+    values, _, _ = encode_cf_datetime(time[old:], units, calendar, dtype=coord.dtype)
     coord.resize((len(time),))
     coord[old:] = values
 

@@ -108,6 +108,7 @@ class PartialConv3d(nn.Conv3d):
         return partial_forward(self, x, mask, self._box_sum, masked_input)
 
     def _box_sum(self, mask: Tensor) -> Tensor:
+        assert not isinstance(self.padding, str)  # __init__ gives sizes, never "same"/"valid"
         pd, ph, pw = self.padding
         padded = F.pad(
             mask, (pw, pw, ph, ph, pd, pd)
@@ -130,6 +131,7 @@ class PartialConv2d(nn.Conv2d):
         return partial_forward(self, x, mask, self._box_sum, masked_input)
 
     def _box_sum(self, mask: Tensor) -> Tensor:
+        assert not isinstance(self.padding, str)  # __init__ gives sizes, never "same"/"valid"
         ph, pw = self.padding
         padded = F.pad(mask, (pw, pw, ph, ph))
         return F.avg_pool2d(padded, self.kernel_size, stride=1, divisor_override=1)

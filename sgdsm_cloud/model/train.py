@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import torch
 
 from sgdsm_cloud import __version__
@@ -133,7 +134,9 @@ class TrainingData:
 def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: str) -> TrainingData:
     """Open the store lazily, scan the period, split by time and build the validation set."""
     ds = open_cube(store.url, store.storage_options, chunks=None)
-    period = resolve_period(ds.indexes["time"], cfg.start, cfg.end, store.url)
+    time_index = ds.indexes["time"]
+    assert isinstance(time_index, pd.DatetimeIndex)  # a cube's days decode to datetime64
+    period = resolve_period(time_index, cfg.start, cfg.end, store.url)
     reader = DayReader(ds, period)
     dates = ds.indexes["time"][period.first : period.first + period.count]
     index, library = scan(reader, cfg, half_window, np.random.default_rng([cfg.seed, 0]))

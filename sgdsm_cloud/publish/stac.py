@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.
 SCIENTIFIC_SCHEMA = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
 MAIN_VARIABLE = "sm"
 _SPDX_LIKE = re.compile(r"^[\w\-.+]+$")  # the STAC 1.1 pattern of a collection's license
+_Described = TypeVar("_Described", pystac.Collection, pystac.Item)  # what carries the cube
 
 
 def describe(
@@ -83,16 +84,23 @@ def describe(
         collection.stac_extensions.append(SCIENTIFIC_SCHEMA)
     if any(key.startswith("processing:") for key in item.properties):
         item.stac_extensions.append(PROCESSING_SCHEMA)
-    for target in (collection, item):
-        DatacubeExtension.ext(target, add_if_missing=True).apply(
-            _dimensions(ds, start, end), _variables(ds)
-        )
-        target.add_asset(ASSET_KEY, _zarr_asset(href, storage_options, title))
-        XarrayAssetsExtension.ext(target.assets[ASSET_KEY], add_if_missing=True)
+    _add_cube(collection, ds, start, end, _zarr_asset(href, storage_options, title))
+    _add_cube(item, ds, start, end, _zarr_asset(href, storage_options, title))
     for link in _links(attrs):
         collection.add_link(link)
     collection.add_item(item)
     return collection
+
+
+def _add_cube(
+    target: _Described, ds: xr.Dataset, start: datetime, end: datetime, asset: pystac.Asset
+) -> None:
+    """The datacube description and the zarr asset, on the Collection or on the Item."""
+    DatacubeExtension.ext(target, add_if_missing=True).apply(
+        _dimensions(ds, start, end), _variables(ds)
+    )
+    target.add_asset(ASSET_KEY, asset)
+    XarrayAssetsExtension.ext(target.assets[ASSET_KEY], add_if_missing=True)
 
 
 def _zarr_asset(href: str, storage_options: dict[str, Any], title: str) -> pystac.Asset:

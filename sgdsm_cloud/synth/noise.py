@@ -44,7 +44,7 @@ def _cell_bits(
     seed: int, stream: int, key: int, rows: np.ndarray, cols: np.ndarray, ncols: int
 ) -> np.ndarray:
     """64 random bits per (row, col) of a global grid with ``ncols`` columns."""
-    base = np.uint64(0)
+    base: np.uint64 | np.ndarray = np.uint64(0)
     for part in (seed, int(stream), key):
         base = _splitmix64(np.asarray(base ^ np.uint64(part), dtype="uint64"))
     index = (
