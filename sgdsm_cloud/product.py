@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.landmask import excluded_regions
+from sgdsm_cloud.landmask import EXCLUDED_REGIONS, excluded_regions
 
 SM, FLAG, LAND = "sm", "flag", cube.LAND
 
@@ -34,7 +34,7 @@ FLAG_ATTRS = {
     "flag_meanings": FLAG_MEANINGS,
     "coverage_content_type": "qualityInformation",
     "comment": (
-        "0: not land, or in a region SGD-SM does not fill (Greenland, south of 60S); sm is NaN. "
+        f"0: not land, or in a region SGD-SM does not fill ({EXCLUDED_REGIONS}); sm is NaN. "
         "1: observed, kept unchanged. 2: filled by the network. 3: a land gap with no observation "
         "within the network's reach; sm is NaN."
     ),
