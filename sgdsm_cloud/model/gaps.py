@@ -3,7 +3,7 @@
 During the scan (:func:`sgdsm_cloud.model.sampling.scan`), every ``patch`` x ``patch`` all-land
 window of every day whose gap fraction falls in ``gap_bins`` is offered to a reservoir of that
 gap-fraction stratum; each reservoir keeps a uniform random subset. A draw picks a stratum
-uniformly, then a mask in it, never one cut from the sample's own day when another exists.
+uniformly, then a mask in it, never one cut from the sample's own day.
 """
 
 from __future__ import annotations
@@ -27,23 +27,29 @@ class GapLibrary:
         return int(self.days.size)
 
     def draw(self, rng: np.random.Generator, avoid_days: np.ndarray) -> np.ndarray:
-        """One mask per entry of ``avoid_days``, never from that day when another day is available.
+        """One mask per entry of ``avoid_days``, never one cut from that day.
 
-        A stratum is picked uniformly among the non-empty ones, then a mask in it.
+        A stratum is picked uniformly among those holding a mask of another day, then a mask of
+        another day in it, so a sample never learns to restore the gaps its own day really has.
         """
         if len(self) == 0:
             raise ConfigError(
                 "the simulated gap library is empty: no all-land square has a gap fraction in "
                 "the gap_bins range; train on a longer period or widen gap_bins"
             )
-        by_stratum = [np.flatnonzero(self.strata == s) for s in np.unique(self.strata)]
         chosen = np.empty(avoid_days.size, dtype=np.int64)
-        for i, day in enumerate(avoid_days):
-            for _ in range(8):  # redraw masks cut from the sample's own day
-                members = by_stratum[rng.integers(len(by_stratum))]
+        for day in np.unique(avoid_days):
+            allowed = self.days != day
+            if not allowed.any():
+                raise ConfigError(
+                    "the simulated gap library holds masks of a single day only, so a sample of "
+                    "that day has no other day's gaps to wear; train on a longer period"
+                )
+            strata = np.unique(self.strata[allowed])
+            for i in np.flatnonzero(avoid_days == day):
+                stratum = strata[rng.integers(strata.size)]
+                members = np.flatnonzero(allowed & (self.strata == stratum))
                 chosen[i] = members[rng.integers(members.size)]
-                if self.days[chosen[i]] != day:
-                    break
         return self.masks[chosen]
 
 

@@ -140,7 +140,33 @@ def scan(
     return SampleIndex(day_, row_, col_), reservoir.library()
 
 
-def split_days(count: int, validation_fraction: float) -> int:
-    """Number of leading period days whose samples train; the rest validate."""
-    held_out = int(round(count * validation_fraction))
-    return count - min(held_out, count - 1)
+@dataclass(frozen=True)
+class DaySplit:
+    """Centre days ``[0, train_end)`` train and ``[validation_start, count)`` validate.
+
+    The days between are a buffer of ``half_window`` days: a training window reads the days
+    around its centre as input, so without it the days the validation score is taken on would
+    be seen in training, and the score that stops training would be optimistic.
+    """
+
+    train_end: int
+    validation_start: int
+
+    @property
+    def held_out(self) -> bool:
+        return self.validation_start > self.train_end
+
+
+def split_days(count: int, validation_fraction: float, buffer: int) -> DaySplit:
+    """The last ``validation_fraction`` of the period validates, ``buffer`` days before it idle."""
+    held_out = min(int(round(count * validation_fraction)), count - 1)
+    if held_out == 0:
+        return DaySplit(count, count)
+    train_end = count - held_out - buffer
+    if train_end < 1:
+        raise ConfigError(
+            f"a period of {count} days is too short to hold out {held_out} validation day(s) "
+            f"behind a buffer of {buffer} days (the half window) and still train; train on a "
+            "longer period or set validation_fraction 0"
+        )
+    return DaySplit(train_end, count - held_out)

@@ -140,7 +140,8 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
     reader = DayReader(ds, period)
     dates = ds.indexes["time"][period.first : period.first + period.count]
     index, library = scan(reader, cfg, half_window, np.random.default_rng([cfg.seed, 0]))
-    train_days = split_days(period.count, cfg.validation_fraction)
+    split = split_days(period.count, cfg.validation_fraction, buffer=half_window)
+    train_days = split.train_end
     train_index = index.subset(index.day < train_days)
     if len(train_index) == 0:
         raise ConfigError(
@@ -150,7 +151,7 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
             f"{cfg.min_neighbour_coverage}); lower them or train on a longer period"
         )
     validation = _validation_set(
-        reader, index.subset(index.day >= train_days), library, cfg, half_window
+        reader, index.subset(index.day >= split.validation_start), library, cfg, half_window
     )
     n_val = len(validation) if validation is not None else 0
     last_train = dates[train_days - 1].date()
@@ -158,13 +159,12 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
         "%d training samples (%s .. %s), %d validation samples, %d simulated gap masks",
         len(train_index), dates[0].date(), last_train, n_val, len(library),
     )  # fmt: skip
-    held_out = train_days < period.count
     provenance = {
         "store": store.url,
         "train_period": [str(dates[0].date()), str(dates[-1].date())],
         "train_centre_days": [str(dates[0].date()), str(last_train)],
-        "validation_centre_days": [str(dates[train_days].date()), str(dates[-1].date())]
-        if held_out
+        "validation_centre_days": [str(dates[split.validation_start].date()), str(dates[-1].date())]
+        if split.held_out
         else None,
         "samples": {"train": len(train_index), "validation": n_val},
         "gap_library": len(library),

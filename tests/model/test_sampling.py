@@ -13,6 +13,7 @@ from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import TrainConfig
 from sgdsm_cloud.model.sampling import (
     DayReader,
+    DaySplit,
     Period,
     SampleIndex,
     resolve_period,
@@ -84,10 +85,14 @@ def test_scan_accepts_exactly_the_patches_that_pass_every_threshold(small_cube):
     assert found == expected and len(found) > 10
 
 
-def test_split_keeps_the_last_days_for_validation_and_at_least_one_for_training():
-    assert split_days(10, 0.2) == 8
-    assert split_days(10, 0.0) == 10
-    assert split_days(1, 0.5) == 1
+def test_split_keeps_the_last_days_for_validation_behind_a_buffer_of_half_window_days():
+    assert split_days(20, 0.2, buffer=4) == DaySplit(train_end=12, validation_start=16)
+    assert split_days(10, 0.2, buffer=0) == DaySplit(8, 8)
+    assert split_days(10, 0.0, buffer=4) == DaySplit(10, 10)
+    assert not split_days(10, 0.0, buffer=4).held_out
+    assert split_days(1, 0.5, buffer=4) == DaySplit(1, 1)  # one day: all of it trains
+    with pytest.raises(ConfigError, match="too short to hold out 2 validation day"):
+        split_days(6, 0.3, buffer=4)
     assert SampleIndex(np.arange(3), np.zeros(3), np.zeros(3)).subset(
         np.array([2])
     ).day.tolist() == [2]
