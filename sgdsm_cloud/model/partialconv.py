@@ -74,7 +74,26 @@ def rescale(raw: Tensor, scale: Tensor, bias: Tensor | None, new_mask: Tensor) -
     return torch.addcmul(bias.to(raw.dtype).view(shape), raw, scale).mul_(new_mask.to(raw.dtype))
 
 
-class PartialConv3d(nn.Conv3d):
+class _PartialConv:
+    """What the 2-D and 3-D layers share: the partial forward over a zero-padded mask box sum."""
+
+    kernel_size: tuple[int, ...]
+    padding: tuple[int, ...] | str
+
+    def forward(self, x: Tensor, mask: Tensor, masked_input: bool = False) -> tuple[Tensor, Tensor]:
+        assert isinstance(self, nn.Conv2d | nn.Conv3d)
+        return partial_forward(self, x, mask, self._box_sum, masked_input)
+
+    def _box_sum(self, mask: Tensor) -> Tensor:
+        """Valid mask elements under the kernel at every output position (zero padding)."""
+        assert not isinstance(self.padding, str)  # __init__ gives sizes, never "same"/"valid"
+        pads = [side for size in reversed(self.padding) for side in (size, size)]
+        padded = F.pad(mask, pads)  # pooling refuses inputs smaller than the kernel
+        pool = F.avg_pool3d if len(self.padding) == 3 else F.avg_pool2d
+        return pool(padded, self.kernel_size, stride=1, divisor_override=1)
+
+
+class PartialConv3d(_PartialConv, nn.Conv3d):  # type: ignore[misc]  # forward(x, mask) -> (x, mask)
     """3-D partial convolution, stride 1, zero ("unobserved") padding.
 
     Args:
@@ -102,21 +121,8 @@ class PartialConv3d(nn.Conv3d):
             in_channels, out_channels, kernel_size, padding=(depth_padding, half, half)
         )
 
-    def forward(  # type: ignore[override]
-        self, x: Tensor, mask: Tensor, masked_input: bool = False
-    ) -> tuple[Tensor, Tensor]:
-        return partial_forward(self, x, mask, self._box_sum, masked_input)
 
-    def _box_sum(self, mask: Tensor) -> Tensor:
-        assert not isinstance(self.padding, str)  # __init__ gives sizes, never "same"/"valid"
-        pd, ph, pw = self.padding
-        padded = F.pad(
-            mask, (pw, pw, ph, ph, pd, pd)
-        )  # pooling refuses inputs smaller than the kernel
-        return F.avg_pool3d(padded, self.kernel_size, stride=1, divisor_override=1)
-
-
-class PartialConv2d(nn.Conv2d):
+class PartialConv2d(_PartialConv, nn.Conv2d):  # type: ignore[misc]  # forward(x, mask) -> (x, mask)
     """2-D partial convolution, stride 1, zero padding keeping the size (released code variant).
 
     ``forward(x, mask)`` takes ``x (N, C, H, W)`` and ``mask (N, 1 or C, H, W)``.
@@ -124,14 +130,3 @@ class PartialConv2d(nn.Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-
-    def forward(  # type: ignore[override]
-        self, x: Tensor, mask: Tensor, masked_input: bool = False
-    ) -> tuple[Tensor, Tensor]:
-        return partial_forward(self, x, mask, self._box_sum, masked_input)
-
-    def _box_sum(self, mask: Tensor) -> Tensor:
-        assert not isinstance(self.padding, str)  # __init__ gives sizes, never "same"/"valid"
-        ph, pw = self.padding
-        padded = F.pad(mask, (pw, pw, ph, ph))
-        return F.avg_pool2d(padded, self.kernel_size, stride=1, divisor_override=1)
