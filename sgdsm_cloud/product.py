@@ -1,8 +1,8 @@
 """The seamless product's contract, shared by fill, validate and publish.
 
 Variable names, flag values and their meanings, the CF attributes of ``sm`` and ``flag``, the
-cells the product fills, and the one rule that turns the network's raw output into the
-product (:func:`compose`). ``sgdsm fill`` writes with it; validation computes the product
+cells the product fills, the one rule that turns the network's raw output into the
+product (:func:`compose`), and the opener that checks a store holds it (:func:`open_seamless`). ``sgdsm fill`` writes with it; validation computes the product
 with it where it does not read a filled store; publishing describes it.
 """
 
@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from sgdsm_cloud import cube
+from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.landmask import EXCLUDED_REGIONS, excluded_regions
 
 SM, FLAG, LAND = "sm", "flag", cube.LAND
@@ -74,3 +76,37 @@ def compose(
     filled = np.clip(pred, *valid_range)
     sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, filled, np.nan))
     return sm.astype("float32"), flag
+
+
+def check_seamless(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
+    """Raise StoreContractError naming what is wrong when ``ds`` is not a seamless cube."""
+    missing = [v for v in (SM, FLAG) if v not in ds.variables]
+    if missing:
+        raise StoreContractError(
+            f"{source} is not a seamless sgdsm cube: missing variable(s) {missing}; write it "
+            "with 'sgdsm fill'"
+        )
+    for name in (SM, FLAG):
+        if ds[name].dims != ("time", "lat", "lon"):
+            raise StoreContractError(
+                f"{source}: '{name}' must have dims (time, lat, lon), has {ds[name].dims}"
+            )
+    if ds[FLAG].attrs.get("flag_meanings") != FLAG_MEANINGS:
+        raise StoreContractError(
+            f"{source}: 'flag' has flag_meanings {ds[FLAG].attrs.get('flag_meanings')!r}, not "
+            f"{FLAG_MEANINGS!r}; it was written by another version: re-run 'sgdsm fill'"
+        )
+    return ds
+
+
+def open_seamless(
+    url: str, storage_options: dict[str, Any] | None = None, **kwargs: Any
+) -> xr.Dataset:
+    """Open a seamless cube written by ``sgdsm fill`` lazily, and check its contract."""
+    try:
+        ds = xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
+    except (FileNotFoundError, KeyError) as err:
+        raise StoreContractError(
+            f"{url}: no zarr store found ({err}); run 'sgdsm fill' first"
+        ) from None
+    return check_seamless(ds, url)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sgdsm_cloud.errors import ConfigError, StorageError, StoreContractError
+from sgdsm_cloud.errors import ConfigError, StorageError
 from sgdsm_cloud.storage import Location, check_reachable, protocol_of, public_url, redact
 
 DEFAULT_COLLECTION_ID = "sgdsm-amsr2-soil-moisture"
@@ -70,7 +70,7 @@ def reader_storage_options(href: str, options: dict[str, Any]) -> dict[str, Any]
 
 def publish(config: PublishConfig) -> str:
     """Describe the cube at ``config.filled`` and write the catalogue; return the collection's URL."""
-    import xarray as xr
+    from sgdsm_cloud.product import open_seamless
 
     try:
         import pystac
@@ -83,12 +83,7 @@ def publish(config: PublishConfig) -> str:
         ) from None
 
     check_reachable(config.filled, must_exist=True)
-    try:
-        ds = xr.open_zarr(config.filled.url, storage_options=config.filled.storage_options or None)
-    except (FileNotFoundError, KeyError) as err:
-        raise StoreContractError(
-            f"{config.filled.url}: no zarr store found ({err}); run 'sgdsm fill' first"
-        ) from None
+    ds = open_seamless(config.filled.url, config.filled.storage_options)
     href = config.public_href
     collection = describe(
         ds,
