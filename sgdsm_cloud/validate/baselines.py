@@ -137,7 +137,7 @@ def smoothn(
         if smoothing is None and (it & (it - 1)) == 0:  # it is a power of two
             s = 10 ** _gcv_minimum(dct_y, lam, y0, weights, finite, n_finite, n_total, s_min, s_max)
         z_new = relax * fft.idctn(dct_y / (1.0 + s * lam**2), norm="ortho") + (1 - relax) * z
-        change = np.linalg.norm(z_new - z) / max(np.linalg.norm(z_new), 1e-12)
+        change = float(np.linalg.norm(z_new - z)) / max(float(np.linalg.norm(z_new)), 1e-12)
         z = z_new
         if not weighted or change < tol:
             break

@@ -111,5 +111,6 @@ def evaluate(
         )
         rows.append((name, s.r, s.rmse, s.mae, s.ubrmse, s.bias, s.n, coverage, cont, ""))
     for name, reason in (unavailable or {}).items():
-        rows.append((name, *([np.nan] * 5), 0, np.nan, np.nan, f"unavailable: {reason}"))
+        nan = float("nan")
+        rows.append((name, nan, nan, nan, nan, nan, 0, nan, nan, f"unavailable: {reason}"))
     return Evaluation(pd.DataFrame(rows, columns=list(COLUMNS)), pairs, fills)

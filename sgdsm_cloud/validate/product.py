@@ -19,7 +19,7 @@ import xarray as xr
 from sgdsm_cloud.cube import DEFAULT_RANGE
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.model.runner import Predictor
-from sgdsm_cloud.product import FLAG, SM, compose
+from sgdsm_cloud.product import FLAG, SM, check_seamless, compose
 
 __all__ = [
     "Crop",
@@ -207,12 +207,8 @@ class StoreProduct:
     """The product read from a seamless cube written by ``sgdsm fill`` (``sm`` and ``flag``)."""
 
     def __init__(self, filled: xr.Dataset, raw_time: np.ndarray, source: str = "filled store"):
-        missing = [v for v in (SM, FLAG) if v not in filled.variables]
-        if missing:
-            raise StoreContractError(
-                f"{source} is not a seamless cube: missing {missing}; create it with 'sgdsm fill'"
-            )
-        self.filled, self.raw_time, self.source = filled, np.asarray(raw_time), source
+        self.filled = check_seamless(filled, source)
+        self.raw_time, self.source = np.asarray(raw_time), source
 
     def _times(self, days: np.ndarray) -> np.ndarray:
         wanted = self.raw_time[np.asarray(days, dtype=int)]

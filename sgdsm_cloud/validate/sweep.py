@@ -1,27 +1,37 @@
-"""Sensitivity sweep with the structure of the paper's Tables S1-S3.
+"""Sensitivity sweep with the structure of the paper's Tables S1-S3 (``sgdsm sweep``).
 
 One factor at a time around the default configuration: kernel 3/5/7, layers 10/11/12 and
 feature maps 60/90/120 for the ``paper`` sweep; the ``small`` sweep varies the ``small`` preset
 the same way (kernel 3/5/7, layers -1/0/+1, feature maps x2/3, x1, x4/3) with a short training
-run so that it fits a CPU demo. Every configuration is trained on the raw cube and scored on
-the same simulated gaps as the main table (SGD-SM only). Trained models are kept under
-``<report>/sweep_models/<name>`` and a re-run resumes them.
+run so that it fits a CPU demo. Every configuration is trained on the raw cube through the
+training API and scored by SGD-SM on simulated gaps drawn as ``sgdsm validate`` draws them
+(the same days and gap settings give the same gaps as the report's main table). Trained models
+are kept under ``<out>/sweep_models/<name>`` and a re-run resumes them.
+
+:func:`run_sweep` computes the table, :func:`write_sweep` writes it (``sweep.csv`` and the
+settings it was scored with, ``sweep.json``) and :func:`read_sweep` reads it back for the
+report (``sgdsm validate --sweep-table``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sgdsm_cloud import cube
+from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases
+from sgdsm_cloud.validate.context import SweepConfig
 from sgdsm_cloud.validate.evaluate import evaluate
 from sgdsm_cloud.validate.methods import model_method
-from sgdsm_cloud.validate.report import Section, Table
+from sgdsm_cloud.validate.record import open_record
 
 # Tables S1-S3 of the paper (R / RMSE / MAE on simulated missing regions, fraction scale).
 PAPER_SCORES = {
@@ -37,7 +47,7 @@ PAPER_SCORES = {
 }
 
 # Short training for the demo-sized sweep: a few small epochs, enough to rank configurations.
-SMALL_TRAINING = {
+SMALL_TRAINING: dict[str, Any] = {
     "patch": 24,
     "stride": 8,
     "epochs": 2,
@@ -76,7 +86,7 @@ def sweep_plan(kind: str) -> list[SweepPoint]:
             "features": (round(f * 2 / 3), f, round(f * 4 / 3)),
         }
     return [
-        SweepPoint(factor, v, dataclasses.replace(base, **{factor: v}))
+        SweepPoint(factor, v, ModelConfig.from_dict({**base.to_dict(), factor: v}))
         for factor, vs in values.items()
         for v in vs
     ]
@@ -88,85 +98,133 @@ def training_config(kind: str, base: TrainConfig | None) -> TrainConfig:
     return dataclasses.replace(base, **SMALL_TRAINING) if kind == "small" else base
 
 
+COLUMNS = ["factor", "value", "configuration", "R", "RMSE", "MAE", "paper R", "paper RMSE",
+           "paper MAE"]  # fmt: skip
+TABLE, SETTINGS = "sweep.csv", "sweep.json"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's table and the settings it was scored with.
+
+    Attributes:
+        preset: ``small`` or ``paper``.
+        base: the configuration the factors vary around (``ModelConfig.to_dict``).
+        epochs: the most epochs each configuration was trained for.
+        period: first and last validated day (ISO dates).
+        days: the days given simulated gaps (ISO dates).
+        gaps: how the gaps were drawn (``GapConfig`` fields).
+        table: one row per point of the plan (``COLUMNS``); no row when no gap could be placed.
+    """
+
+    preset: str
+    base: dict[str, Any]
+    epochs: int
+    period: tuple[str, str]
+    days: tuple[str, ...]
+    gaps: dict[str, Any]
+    table: pd.DataFrame
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the table (what ``sweep.json`` holds)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "table"
+        }
+
+
 def run_sweep(
-    ctx, plan: list[SweepPoint] | None = None, train_cfg: TrainConfig | None = None
-) -> Section:
+    config: SweepConfig, plan: list[SweepPoint] | None = None, train_cfg: TrainConfig | None = None
+) -> SweepResult:
     """Train every configuration of the sweep and score it on the simulated gaps.
 
-    ``plan`` and ``train_cfg`` default to those of the sweep kind the run asks for.
+    ``plan`` and ``train_cfg`` default to those of ``config.preset``; the ``paper`` sweep
+    trains with the training settings of ``config.model`` when it records them.
     """
     from sgdsm_cloud.model.checkpoint import load_checkpoint
+    from sgdsm_cloud.model.runner import resolve_device
     from sgdsm_cloud.model.train import train
     from sgdsm_cloud.validate.product import ModelFiller
 
-    kind = ctx.config.sweep
-    plan = plan or sweep_plan(kind)
-    train_cfg = train_cfg or training_config(kind, ctx.checkpoint.train_config)
-    section = Section(
-        f"Sensitivity sweep ({kind})",
-        [
-            (
-                f"One factor at a time around {plan[0].config.to_dict()}; each configuration trained with "
-                f"{train_cfg.epochs} epoch(s) at most and scored by SGD-SM on the simulated gaps of the main table."
-            )
-        ],
-    )
-    sm = ctx.raw[cube.SM]
-    gaps = draw_gaps(sm, ctx.fill_land, ctx.days, ctx.config.gaps, ctx.period)
-    halo = max([ctx.config.context] + [p.config.receptive_radius for p in plan])
-    cases = simulated_cases(
-        sm, ctx.land, ctx.dates, gaps, halo, plan[0].config.half_window, ctx.periodic
-    )
-    if not cases:
-        section.paragraphs.append(
-            "No simulated gap to score (see the simulated missing regions section)."
+    plan = plan or sweep_plan(config.preset)
+    device = str(resolve_device(config.device))
+    reference = None
+    if config.model is not None:
+        reference = load_checkpoint(
+            config.model.url, device, storage_options=config.model.storage_options
         )
-        return section
+    train_cfg = train_cfg or training_config(
+        config.preset, reference.train_config if reference else None
+    )
+    half_window = plan[0].config.half_window
+    record = open_record(config, reference.config.half_window if reference else half_window)
+    sm = record.raw[cube.SM]
+    gaps = draw_gaps(sm, record.fill_land, record.days, config.gaps, record.period)
+    halo = max([config.context] + [p.config.receptive_radius for p in plan])
+    cases = simulated_cases(sm, record.land, record.dates, gaps, halo, half_window, record.periodic)
+    valid_range = cube.physical_range(record.raw.attrs)
     scores: dict[str, tuple[float, float, float]] = {}
-    for point in plan:
-        if point.name in scores:
-            continue
-        out = ctx.config.report.resolve() / "sweep_models" / point.name
-        train(
-            ctx.config.store,
-            Location(str(out)),
-            point.config,
-            train_cfg,
-            device=ctx.filler.predict.device,
-        )
-        filler = ModelFiller.from_checkpoint(
-            load_checkpoint(str(out), ctx.filler.predict.device),
-            ctx.filler.predict.device,
-            ctx.config.batch_size,
-            valid_range=ctx.filler.valid_range,
-        )
-        row = evaluate(
-            cases, {"SGD-SM": model_method(filler)}, desc=f"sweep {point.name}"
-        ).table.iloc[0]
-        scores[point.name] = (row["R"], row["RMSE"], row["MAE"])
     rows = []
-    for point in plan:
-        r, rmse, mae = scores[point.name]
-        paper = PAPER_SCORES.get((point.factor, point.value)) if kind == "paper" else None
+    for point in plan if cases else []:  # nothing is trained when no gap can be scored
+        if point.name not in scores:  # the default configuration repeats: trained once
+            out = config.out.resolve() / "sweep_models" / point.name
+            train(config.store, Location(str(out)), point.config, train_cfg, device=device)
+            checkpoint = load_checkpoint(str(out), device)
+            filler = ModelFiller.from_checkpoint(checkpoint, device, config.batch_size, valid_range)
+            methods = {"SGD-SM": model_method(filler)}
+            row = evaluate(cases, methods, desc=f"sweep {point.name}").table.iloc[0]
+            scores[point.name] = (row["R"], row["RMSE"], row["MAE"])
+        paper = PAPER_SCORES.get((point.factor, point.value)) if config.preset == "paper" else None
         rows.append(
-            (point.factor, point.value, point.name, r, rmse, mae, *(paper or (float("nan"),) * 3))
-        )
-    columns = [
-        "factor",
-        "value",
-        "configuration",
-        "R",
-        "RMSE",
-        "MAE",
-        "paper R",
-        "paper RMSE",
-        "paper MAE",
-    ]
-    section.tables.append(
-        Table(
-            f"sweep_{kind}",
-            "Sensitivity to kernel size, depth and width (cf. paper Tables S1-S3)",
-            pd.DataFrame(rows, columns=columns),
-        )
+            (point.factor, point.value, point.name, *scores[point.name],
+             *(paper or (float("nan"),) * 3))
+        )  # fmt: skip
+    period = (f"{record.dates[record.period[0]]:%Y-%m-%d}",
+              f"{record.dates[record.period[-1]]:%Y-%m-%d}")  # fmt: skip
+    return SweepResult(
+        config.preset,
+        plan[0].config.to_dict(),
+        train_cfg.epochs,
+        period,
+        tuple(f"{record.dates[d]:%Y-%m-%d}" for d in record.days),
+        dataclasses.asdict(config.gaps),
+        pd.DataFrame(rows, columns=COLUMNS),
     )
-    return section
+
+
+def write_sweep(result: SweepResult, folder: Path) -> Path:
+    """Write ``sweep.csv`` (full precision) and ``sweep.json`` under ``folder``; returns the CSV."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(folder / TABLE, index=False)
+    (folder / SETTINGS).write_text(json.dumps(result.settings(), indent=2))
+    return folder / TABLE
+
+
+def read_sweep(path: Path) -> SweepResult:
+    """A sweep written by :func:`write_sweep`: its ``sweep.csv`` and the ``sweep.json`` beside it."""
+    path = Path(path)
+    settings = path.with_name(SETTINGS)
+    for needed in (path, settings):
+        if not needed.is_file():
+            raise ConfigError(
+                f"--sweep-table: {needed} does not exist; pass the sweep.csv that 'sgdsm sweep' "
+                "writes (with sweep.json beside it)"
+            )
+    try:
+        table = pd.read_csv(path)
+        meta = json.loads(settings.read_text())
+        result = SweepResult(
+            str(meta["preset"]), dict(meta["base"]), int(meta["epochs"]),
+            (str(meta["period"][0]), str(meta["period"][1])), tuple(map(str, meta["days"])),
+            dict(meta["gaps"]), table,
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError, pd.errors.ParserError) as err:
+        raise ConfigError(
+            f"--sweep-table: {path} and {settings.name} are not a table from 'sgdsm sweep' ({err})"
+        ) from None
+    if list(table.columns) != COLUMNS:
+        raise ConfigError(
+            f"--sweep-table: {path} has columns {list(table.columns)}, not those of "
+            "'sgdsm sweep' (factor, value, configuration, R, RMSE, MAE, paper R, ...)"
+        )
+    return result

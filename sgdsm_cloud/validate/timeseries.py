@@ -3,14 +3,12 @@
 The paper's second programme is qualitative: filled days should follow the distribution of the
 observed ones at the same place. By default the points are well-observed land cells spread over
 the cube that still have gaps to fill; the points of the authors' project page (``PAPER_POINTS``)
-can be passed explicitly.
+can be passed explicitly (``--points``, parsed by ``context.parse_points``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from sgdsm_cloud.errors import ConfigError
 
 # lat, lon of the time-series points on the SGD-SM project page (qzhang95.github.io).
 PAPER_POINTS = (
@@ -21,26 +19,6 @@ PAPER_POINTS = (
     (-15.125, -52.625),
     (-30.125, 150.375),
 )
-
-
-def parse_points(text: str) -> list[tuple[float, float]]:
-    """Parse ``"LAT,LON;LAT,LON"`` (the CLI's ``--points``)."""
-    points = []
-    for item in filter(None, (p.strip() for p in text.split(";"))):
-        try:
-            lat, lon = (float(v) for v in item.split(","))
-        except ValueError:
-            raise ConfigError(
-                f"--points takes LAT,LON pairs separated by ';' (e.g. '38.1,117.4;0.4,36.9'), got {item!r}"
-            ) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ConfigError(
-                f"--points: {item!r} is not a latitude in [-90, 90] and a longitude in [-180, 180]"
-            )
-        points.append((lat, lon))
-    if not points:
-        raise ConfigError("--points is empty; give at least one LAT,LON pair")
-    return points
 
 
 def pick_points(

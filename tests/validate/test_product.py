@@ -84,3 +84,55 @@ def test_whole_day_maps_and_truth_cases_equal_the_fill_next_to_the_dateline():
     gaps = case.removed[case.crop.core] & np.isfinite(sm_ref[day])
     np.testing.assert_allclose(filled[gaps], sm_ref[day][gaps], rtol=0, atol=1e-5)
     assert case.removed.sum() == (fill_land & np.isnan(raw[cube.SM].values[day])).sum()
+
+
+def test_validation_day_maps_and_series_equal_the_fill_output_across_the_dateline(tmp_path):
+    """Validation run on a stored global cube gives the values ``sgdsm fill`` writes, also in the
+    first and last columns, whose neighbours lie across the dateline."""
+    import torch
+
+    from sgdsm_cloud.fill.api import fill_dataset
+    from sgdsm_cloud.fill.config import FillConfig
+    from sgdsm_cloud.model.checkpoint import save_checkpoint
+    from sgdsm_cloud.model.config import ModelConfig
+    from sgdsm_cloud.model.network import SGDSMNet
+    from sgdsm_cloud.product import FLAG_FILLED
+    from sgdsm_cloud.storage import Location
+    from sgdsm_cloud.validate.context import ValidateConfig
+    from sgdsm_cloud.validate.run import open_context
+    from tests.fill.conftest import make_raw, write_raw
+
+    torch.manual_seed(1)
+    config = ModelConfig(layers=3, features=4)
+    save_checkpoint(tmp_path / "model", SGDSMNet(config), config, {"note": "random weights"})
+    store = write_raw(make_raw(days=12, seed=2), str(tmp_path / "raw.zarr"))
+    tiles = FillConfig(tile_days=6, tile_cells=20, batch_size=32)  # dateline tiles read both sides
+    filled = fill_dataset(
+        cube.open_cube(store), str(tmp_path / "model"), config=tiles, device="cpu"
+    )
+    filled = filled.compute(scheduler="synchronous")
+
+    ctx = open_context(
+        ValidateConfig(
+            store=Location(store),
+            model=Location(str(tmp_path / "model")),
+            report=tmp_path / "report",
+            device="cpu",
+        )  # fmt: skip
+    )
+    assert ctx.periodic
+    day = 6
+    sm, flag = ctx.product.day(day)
+    np.testing.assert_array_equal(flag, filled["flag"].values[day])
+    np.testing.assert_allclose(sm, filled["sm"].values[day], rtol=0, atol=1e-5)
+    edge = filled["flag"].values[day][:, [0, 1, 2, -3, -2, -1]] == FLAG_FILLED
+    assert edge[:, :3].any() and edge[:, 3:].any()  # filled cells on both sides of the dateline
+
+    last = flag.shape[1] - 1
+    cells = [(int(np.flatnonzero(flag[:, col] == FLAG_FILLED)[0]), col) for col in (0, last)]
+    values, flags = ctx.product.at_cells(cells, ctx.period)
+    for k, (row, col) in enumerate(cells):
+        np.testing.assert_array_equal(flags[:, k], filled["flag"].values[:, row, col])
+        np.testing.assert_allclose(
+            values[:, k], filled["sm"].values[:, row, col], rtol=0, atol=1e-5
+        )

@@ -12,8 +12,6 @@ from matplotlib.image import imread
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate.context import ValidateConfig
-from sgdsm_cloud.validate.insitu import InsituConfig
-from sgdsm_cloud.validate.masks import GapConfig
 from sgdsm_cloud.validate.run import open_context, run_validation
 from tests.conftest import REAL_ISMN
 
@@ -26,7 +24,9 @@ def config(tmp_path, tiny_store, tiny_model_dir, **kw) -> ValidateConfig:
         "store": Location(str(tiny_store)),
         "model": Location(str(tiny_model_dir)),
         "report": tmp_path / "report",
-        "gaps": GapConfig(size=9, per_day=3, margin=2),
+        "gap_size": 9,
+        "gaps_per_day": 3,
+        "gap_margin": 2,
         "context": 6,
         "crosscheck": False,
     }
@@ -41,7 +41,7 @@ def report(tmp_path_factory, tiny_store, tiny_model_dir, truth_store):
         tiny_store,
         tiny_model_dir,
         insitu=COSMOS,
-        insitu_options=InsituConfig(depth_to=0.25),
+        insitu_depth="0,0.25",
         truth=Location(str(truth_store)),
     )
     return run_validation(cfg)
@@ -134,16 +134,19 @@ def test_filled_store_gives_the_same_product_as_the_model_on_crops(
 def test_days_outside_the_period_are_rejected(tmp_path, tiny_store, tiny_model_dir):
     with pytest.raises(ConfigError, match="not in the validated period"):
         open_context(config(tmp_path, tiny_store, tiny_model_dir, days=("2017-09-01",)))
-    with pytest.raises(ConfigError, match="select no day"):
+    with pytest.raises(ConfigError, match="must be an ordered range inside"):
         open_context(config(tmp_path, tiny_store, tiny_model_dir, start="2020-01-01"))
+    with pytest.raises(ConfigError, match="must be an ordered range inside"):  # no silent clipping
+        open_context(config(tmp_path, tiny_store, tiny_model_dir, start="2017-08-01"))
 
 
 def test_too_large_gaps_are_reported_not_fatal(tmp_path, tiny_store, tiny_model_dir):
-    from sgdsm_cloud.validate.sections import simulated
+    from sgdsm_cloud.validate.checks import simulated
+    from sgdsm_cloud.validate.render import simulated_section
 
-    section = simulated(
-        open_context(config(tmp_path, tiny_store, tiny_model_dir, gaps=GapConfig(size=40)))
-    )
+    result = simulated(open_context(config(tmp_path, tiny_store, tiny_model_dir, gap_size=40)))
+    assert result.table is None and result.blocks.empty
+    section = simulated_section(result, tmp_path / "figures")
     assert (
         not section.tables and "No block of 40 x 40 observed land cells" in section.paragraphs[-1]
     )

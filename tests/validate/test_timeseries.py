@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.validate.timeseries import PAPER_POINTS, parse_points, pick_points
+from sgdsm_cloud.validate.context import parse_points
+from sgdsm_cloud.validate.timeseries import PAPER_POINTS, pick_points
 
 
 def test_parse_points():

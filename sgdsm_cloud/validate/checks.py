@@ -1,0 +1,446 @@
+"""The validation programmes as computations: each returns its numbers, none draws or writes.
+
+Every check takes the run's :class:`~.context.Context` and returns a small result (pandas tables,
+xarray fields, the value pairs behind the scatter plots). :mod:`sgdsm_cloud.validate.render`
+turns the results into the report's prose, tables and figures; nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED
+from sgdsm_cloud.storage import Location, redact
+from sgdsm_cloud.validate import methods
+from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
+from sgdsm_cloud.validate.cases import draw_gaps, evenly, simulated_cases, truth_cases
+from sgdsm_cloud.validate.context import Context
+from sgdsm_cloud.validate.evaluate import Case, Filler, evaluate
+from sgdsm_cloud.validate.insitu import (
+    InsituConfig,
+    StationSeries,
+    nearest_records,
+    overpass_times,
+    read_stations,
+    station_cell,
+    station_table,
+)
+from sgdsm_cloud.validate.masks import GapConfig
+from sgdsm_cloud.validate.product import StoreProduct
+from sgdsm_cloud.validate.sweep import SweepResult
+from sgdsm_cloud.validate.timeseries import pick_points
+
+SHOWN_PATCHES = 3
+MAX_POINT_SAMPLE_DAYS = 32
+
+Pairs = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What was validated: one ``item``/``value`` row per input and setting."""
+
+    table: pd.DataFrame
+
+
+def overview(ctx: Context) -> Overview:
+    c, mc = ctx.config, ctx.checkpoint.config
+    source = (
+        "the seamless store " + redact(c.filled.url)
+        if c.filled
+        else "the model, run on the cells each programme needs"
+    )
+    first, last = ctx.dates[ctx.period[0]], ctx.dates[ctx.period[-1]]
+    rows = [
+        ("raw cube", redact(c.store.url)),
+        ("model", f"{redact(c.model.url)} (sha256 {ctx.checkpoint.sha256[:12]}...)"),
+        ("model configuration", ", ".join(f"{k}={v}" for k, v in mc.to_dict().items())),
+        ("filled product", source),
+        ("validated period", f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({ctx.period.size} days)"),
+        (
+            "days with simulated gaps",
+            ", ".join(f"{ctx.dates[d]:%Y-%m-%d}" for d in ctx.days) or "none",
+        ),
+        (
+            "grid",
+            f"{ctx.land.shape[0]} x {ctx.land.shape[1]} cells, "
+            f"{int(ctx.fill_land.sum())} fillable land cells",
+        ),
+        ("pass", str(ctx.raw.attrs.get("source_pass", "D (assumed)"))),
+    ]
+    return Overview(pd.DataFrame(rows, columns=["item", "value"]))
+
+
+@dataclass(frozen=True)
+class DayMap:
+    """The product of one day on the whole grid.
+
+    Attributes:
+        date: the day.
+        fields: ``original`` (the raw cube on fillable land), ``sm`` and ``flag`` on (lat, lon);
+            None when the map was skipped.
+        counts: cells per flag (observed, filled, not filled).
+        grid_cells, max_grid_cells: the grid's size and the limit of a whole-grid model run.
+    """
+
+    date: pd.Timestamp
+    fields: xr.Dataset | None
+    counts: pd.Series
+    grid_cells: int
+    max_grid_cells: int
+
+
+def product_map(ctx: Context) -> DayMap:
+    """The first validated day's original, filled and flag maps (the product's own rule)."""
+    day = ctx.days[0] if ctx.days else int(ctx.period[0])
+    date = ctx.dates[day]
+    limits = (ctx.grid_cells, ctx.config.max_grid_cells)
+    if not ctx.whole_grid_ok:
+        return DayMap(date, None, pd.Series(dtype="int64"), *limits)
+    values, flags = ctx.product.day(day)
+    original = np.where(ctx.fill_land, ctx.raw[cube.SM].isel(time=day).values, np.nan)
+    dims = ("lat", "lon")
+    fields = xr.Dataset(
+        {"original": (dims, original), "sm": (dims, values), "flag": (dims, flags)},
+        coords={"lat": ctx.lat, "lon": ctx.lon},
+    )
+    named = (("observed", FLAG_OBSERVED), ("filled", FLAG_FILLED), ("not filled", FLAG_NOT_FILLED))
+    counts = pd.Series({name: int((flags == v).sum()) for name, v in named})
+    return DayMap(date, fields, counts, *limits)
+
+
+@dataclass(frozen=True)
+class SimulatedGaps:
+    """Programme 1's scores on hidden blocks.
+
+    Attributes:
+        gaps: how the blocks were drawn.
+        window_days: days of the window every method sees.
+        table: one row per method (``evaluate.COLUMNS``); None when no block could be placed.
+        blocks: the hidden blocks (day, position, centre, hidden cells, pattern source).
+        pairs: method -> (filled, original) values on the hidden cells.
+        shown: the first cases and each method's fill of them (for the enlarged views).
+    """
+
+    gaps: GapConfig
+    window_days: int
+    table: pd.DataFrame | None
+    blocks: pd.DataFrame
+    pairs: Pairs = field(default_factory=dict)
+    shown: list[tuple[Case, dict[str, np.ndarray]]] = field(default_factory=list)
+
+
+BLOCK_COLUMNS = ["day", "row", "col", "centre lat", "centre lon", "hidden cells", "pattern from"]
+
+
+def simulated(ctx: Context) -> SimulatedGaps:
+    """Hide observed blocks, fill them with every method, score the hidden cells."""
+    c = ctx.config
+    window = 2 * ctx.filler.half_window + 1
+    sm = ctx.raw[cube.SM]
+    gaps = draw_gaps(sm, ctx.fill_land, ctx.days, c.gaps, ctx.period)
+    halo = max(c.context, ctx.filler.receptive_radius, anomaly_reach())
+    cases = simulated_cases(
+        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic
+    )
+    if not cases:
+        return SimulatedGaps(c.gaps, window, None, pd.DataFrame(columns=BLOCK_COLUMNS))
+    fillers, unavailable = _gap_methods(ctx)
+    result = evaluate(cases, fillers, unavailable, keep_fills=SHOWN_PATCHES, desc="simulated gaps")
+    blocks = [
+        (
+            f"{ctx.dates[g.day]:%Y-%m-%d}",
+            s.row,
+            s.col,
+            float(ctx.lat[s.row + s.size // 2]),
+            float(ctx.lon[s.col + s.size // 2]),
+            int(g.removed[s.slices].sum()),
+            "" if s.source_day is None else f"{ctx.dates[s.source_day]:%Y-%m-%d}",
+        )
+        for g in gaps
+        for s in g.squares
+    ]
+    shown = list(zip(cases, result.fills, strict=False))
+    return SimulatedGaps(
+        c.gaps,
+        window,
+        result.table,
+        pd.DataFrame(blocks, columns=BLOCK_COLUMNS),
+        result.pairs,
+        shown,
+    )
+
+
+def _gap_methods(ctx: Context) -> tuple[dict[str, Filler], dict[str, str]]:
+    fillers = {methods.SGDSM: methods.model_method(ctx.filler), **methods.baseline_methods()}
+    unavailable = {}
+    reason = climatology_unavailable(ctx.dates)
+    if reason:
+        unavailable[methods.CLIMATOLOGY] = reason
+    else:
+        fillers[methods.CLIMATOLOGY] = methods.climatology_method(ctx.raw[cube.SM], ctx.dates)
+    if ctx.config.crosscheck:
+        cross = methods.pytesmo_method()
+        if isinstance(cross, str):
+            unavailable[methods.DCT_PLS_PYTESMO] = cross
+        else:
+            fillers[methods.DCT_PLS_PYTESMO] = cross
+    return fillers, unavailable
+
+
+@dataclass(frozen=True)
+class InSitu:
+    """Programme 2: the product against ISMN stations.
+
+    Attributes:
+        options: which in-situ records counted; pass_: the overpass (``D`` or ``A``).
+        scores: per station and pooled, observed/filled/all days (None: no station scored).
+        stations: the stations used and their cells.
+        skipped: files or stations left out, with the reason.
+        series: each scored station's reference and product series.
+        pairs: ``observed days``/``filled days`` -> (product, in situ) over all stations.
+    """
+
+    options: InsituConfig
+    pass_: str
+    scores: pd.DataFrame | None
+    stations: pd.DataFrame
+    skipped: pd.DataFrame
+    series: list[StationSeries]
+    pairs: Pairs
+
+
+STATION_COLUMNS = ["station", "lat", "lon", "depth (m)", "sensor", "cell lat", "cell lon",
+                   "matched days"]  # fmt: skip
+
+
+def insitu(ctx: Context) -> InSitu:
+    """The product at ISMN stations, observed and filled days apart."""
+    c = ctx.config
+    if c.insitu is None:
+        raise ValueError("the in-situ programme needs an ISMN download (ValidateConfig.insitu)")
+    opts = c.insitu_options
+    pass_ = str(ctx.raw.attrs.get("source_pass", "D"))
+    archive = read_stations(c.insitu, opts)
+    skipped = list(archive.skipped)
+    matched = []
+    for station in archive.stations:
+        cell = station_cell(station.lat, station.lon, ctx.lat, ctx.lon)
+        if cell is None:
+            skipped.append((station.file, "outside the cube's grid"))
+        elif not ctx.fill_land[cell]:
+            skipped.append((station.file, "its grid cell is not fillable land"))
+        else:
+            matched.append((station, cell))
+    times = ctx.dates[ctx.period]
+    series = []
+    if matched:
+        values, flags = ctx.product.at_cells([cell for _, cell in matched], ctx.period)
+        for k, (station, cell) in enumerate(matched):
+            ref = nearest_records(
+                station.values, overpass_times(times, station.lon, pass_), opts.tolerance_hours
+            )
+            if not np.isfinite(ref).any():
+                skipped.append(
+                    (station.file, "no accepted record near an overpass in the validated period")
+                )
+                continue
+            series.append(StationSeries(station, cell, times, ref, values[:, k], flags[:, k]))
+    rows = [
+        (
+            s.station.label,
+            s.station.lat,
+            s.station.lon,
+            f"{s.station.depth_from:.2f}-{s.station.depth_to:.2f}",
+            s.station.sensor,
+            float(ctx.lat[s.cell[0]]),
+            float(ctx.lon[s.cell[1]]),
+            int(np.isfinite(s.insitu).sum()),
+        )
+        for s in series
+    ]
+    pairs = {}
+    if series:
+        for subset, flag in (("observed days", FLAG_OBSERVED), ("filled days", FLAG_FILLED)):
+            pred = np.concatenate([np.where(s.flags == flag, s.product, np.nan) for s in series])
+            pairs[subset] = (pred, np.concatenate([s.insitu for s in series]))
+    return InSitu(
+        opts,
+        pass_,
+        station_table(series) if series else None,
+        pd.DataFrame(rows, columns=STATION_COLUMNS),
+        pd.DataFrame(skipped, columns=["file", "reason"]),
+        series,
+        pairs,
+    )
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """Programme 3: the seamless series at points.
+
+    Attributes:
+        table: per point, observed/filled/not filled days and the mean and spread of observed
+            and filled values (empty when there is no point).
+        series: ``sm`` and ``flag`` on (time, point), with the points' ``lat``, ``lon``,
+            ``row`` and ``col``; None when there is no point.
+        skipped: the requested points left out, as (lat, lon).
+    """
+
+    table: pd.DataFrame
+    series: xr.Dataset | None
+    skipped: list[tuple[float, float]]
+
+
+SERIES_COLUMNS = ["point", "observed days", "filled days", "not filled days", "observed mean",
+                  "filled mean", "observed std", "filled std"]  # fmt: skip
+
+
+def timeseries(ctx: Context) -> TimeSeries:
+    """Observed and filled days at points; filled days should look like observed ones."""
+    c = ctx.config
+    skipped: list[tuple[float, float]] = []
+    requested = c.coordinates
+    if requested:
+        cells = []
+        for lat, lon in requested:
+            cell = station_cell(lat, lon, ctx.lat, ctx.lon)
+            if cell is None or not ctx.fill_land[cell]:
+                skipped.append((lat, lon))
+            else:
+                cells.append(cell)
+    else:
+        sample = evenly(ctx.period, MAX_POINT_SAMPLE_DAYS)
+        fraction = np.isfinite(ctx.raw[cube.SM].isel(time=sample).values).mean(axis=0)
+        separation = max(3, min(ctx.land.shape) // (2 * c.n_points))
+        cells = pick_points(fraction, ctx.fill_land, c.n_points, separation, seed=c.seed)
+    if not cells:
+        return TimeSeries(pd.DataFrame(columns=SERIES_COLUMNS), None, skipped)
+    values, flags = ctx.product.at_cells(cells, ctx.period)
+    rows_, cols_ = np.array([r for r, _ in cells]), np.array([k for _, k in cells])
+    series = xr.Dataset(
+        {"sm": (("time", "point"), values), "flag": (("time", "point"), flags)},
+        coords={
+            "time": np.asarray(ctx.dates[ctx.period]),
+            "lat": ("point", ctx.lat[rows_].astype(float)),
+            "lon": ("point", ctx.lon[cols_].astype(float)),
+            "row": ("point", rows_),
+            "col": ("point", cols_),
+        },
+    )
+    rows = []
+    for k in range(len(cells)):
+        lat, lon = float(series["lat"][k]), float(series["lon"][k])
+        obs, fil = values[flags[:, k] == FLAG_OBSERVED, k], values[flags[:, k] == FLAG_FILLED, k]
+        rows.append(
+            (
+                f"{lat:.3f}, {lon:.3f}",
+                obs.size,
+                fil.size,
+                int((flags[:, k] == FLAG_NOT_FILLED).sum()),
+                _stat(obs, np.mean),
+                _stat(fil, np.mean),
+                _stat(obs, np.std),
+                _stat(fil, np.std),
+            )
+        )
+    return TimeSeries(pd.DataFrame(rows, columns=SERIES_COLUMNS), series, skipped)
+
+
+def _stat(values: np.ndarray, fn: Callable[[np.ndarray], Any]) -> float:
+    values = values[np.isfinite(values)]
+    return float(fn(values)) if values.size else float("nan")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Every method against a synthetic archive's complete field inside the real gaps.
+
+    Attributes:
+        table: one row per method (None when skipped); pairs: method -> (filled, true).
+        skipped: why nothing was scored (None when something was).
+    """
+
+    table: pd.DataFrame | None
+    pairs: Pairs
+    skipped: str | None = None
+
+
+def truth(ctx: Context) -> Truth:
+    """Synthetic archives: every method against the complete field inside the real gaps."""
+    c = ctx.config
+    if c.truth is None:
+        raise ValueError("the truth comparison needs a truth store (ValidateConfig.truth)")
+    field = _truth_field(c.truth, ctx.lat, ctx.lon)
+    truth_days = pd.DatetimeIndex(field["time"].values)
+    days = [d for d in ctx.days if ctx.dates[d] in truth_days]
+    if not days:
+        return Truth(None, {}, "The truth store covers none of the validated days.")
+    # Every method runs on whole days here; beyond the size limit only a stored product is read.
+    small = ctx.grid_cells <= c.max_grid_cells
+    too_large = f"whole-day runs on {ctx.grid_cells} cells exceed the limit of {c.max_grid_cells}"
+    fillers: dict[str, Filler] = {}
+    unavailable: dict[str, str] = {}
+    if isinstance(ctx.product, StoreProduct):
+        fillers[methods.SGDSM] = methods.store_method(ctx.product)
+    elif small:
+        fillers[methods.SGDSM] = methods.model_method(ctx.filler)
+    else:
+        unavailable[methods.SGDSM] = f"{too_large}; pass --filled"
+    for name, method in methods.baseline_methods().items():
+        if small:
+            fillers[name] = method
+        else:
+            unavailable[name] = too_large
+    if not fillers:
+        return Truth(None, {}, f"Skipped: {too_large}; pass --filled.")
+    halo = max(ctx.filler.receptive_radius, anomaly_reach())
+    cases = truth_cases(
+        ctx.raw[cube.SM], field, ctx.land, ctx.fill_land, ctx.dates, days,
+        ctx.filler.half_window, halo, ctx.periodic,
+    )  # fmt: skip
+    result = evaluate(cases, fillers, unavailable, desc="truth")
+    return Truth(result.table, result.pairs)
+
+
+def _truth_field(location: Location, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
+    """The truth on the raw cube's cells, aligned by cell centre (either may be the larger)."""
+    ds = xr.open_zarr(location.url, storage_options=location.storage_options or None)
+    # truth.zarr from 'sgdsm synth' holds the field as 'sm'; an in-memory synthesis calls it 'truth'.
+    name = "truth" if "truth" in ds.variables else "sm"
+    if name not in ds.variables or ds[name].dims != ("time", "lat", "lon"):
+        raise StoreContractError(
+            f"{redact(location.url)}: expected a 'sm(time, lat, lon)' truth variable "
+            "(truth.zarr from 'sgdsm synth')"
+        )
+    half_cell = abs(float(lat[1] - lat[0])) / 2 if lat.size > 1 else 1e-6
+    return ds[name].reindex(lat=lat, lon=lon, method="nearest", tolerance=half_cell)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Every result of one run, what the report is rendered from.
+
+    Attributes:
+        run: the run's settings and provenance (``run.json``).
+        insitu, truth, sweep: None when not asked for.
+        sweep_same_gaps: the sweep was scored on the main table's days and gaps.
+    """
+
+    run: dict[str, Any]
+    overview: Overview
+    product_map: DayMap
+    simulated: SimulatedGaps
+    insitu: InSitu | None
+    timeseries: TimeSeries
+    truth: Truth | None
+    sweep: SweepResult | None = None
+    sweep_same_gaps: bool = True
