@@ -194,13 +194,19 @@ def check_contract(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
 
 def open_cube(url: str, storage_options: dict[str, Any] | None = None, **kwargs: Any) -> xr.Dataset:
     """Open a raw cube lazily and check the contract."""
+    return check_contract(open_store(url, storage_options, "sgdsm ingest", **kwargs), url)
+
+
+def open_store(
+    url: str, storage_options: dict[str, Any] | None, written_by: str, **kwargs: Any
+) -> xr.Dataset:
+    """Open the zarr store at ``url`` lazily; when there is none, say which command writes it."""
     try:
-        ds = xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
+        return xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
     except (FileNotFoundError, KeyError) as err:
         raise StoreContractError(
-            f"{url}: no zarr store found ({err}); run 'sgdsm ingest' first"
+            f"{url}: no zarr store found ({err}); run '{written_by}' first"
         ) from None
-    return check_contract(ds, url)
 
 
 def select_days(time: Any, start: Any = None, end: Any = None, source: str = "the store") -> slice:

@@ -103,10 +103,4 @@ def open_seamless(
     url: str, storage_options: dict[str, Any] | None = None, **kwargs: Any
 ) -> xr.Dataset:
     """Open a seamless cube written by ``sgdsm fill`` lazily, and check its contract."""
-    try:
-        ds = xr.open_zarr(url, storage_options=storage_options or None, **kwargs)
-    except (FileNotFoundError, KeyError) as err:
-        raise StoreContractError(
-            f"{url}: no zarr store found ({err}); run 'sgdsm fill' first"
-        ) from None
-    return check_seamless(ds, url)
+    return check_seamless(cube.open_store(url, storage_options, "sgdsm fill", **kwargs), url)
