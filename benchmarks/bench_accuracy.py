@@ -81,6 +81,7 @@ class Settings:
     loss_norm: str = "l1"
     patience: int = 6
     lr_drops: int = 2
+    validation_fraction: float = 0.2  # 0: no early stopping, train all --epochs on every day
     squares_per_day: int = 20
     synth_bbox: str = "-110,30,-80,50"
     synth_days: int = 60
@@ -100,7 +101,8 @@ def train_args(store: Path, model: Path, start: str, end: str, s: Settings) -> l
         f"--preset {s.preset} {width}--start {start} --end {end} "
         f"--epochs {s.epochs} --samples-per-epoch {s.samples_per_epoch} "
         f"--batch-size {s.batch_size} --lr {s.lr} --loss-norm {s.loss_norm} "
-        f"--patience {s.patience} --lr-drops {s.lr_drops} --device cpu --seed {s.seed}"
+        f"--patience {s.patience} --lr-drops {s.lr_drops} "
+        f"--validation-fraction {s.validation_fraction} --device cpu --seed {s.seed}"
     )
     return ["-q", "train", "--store", str(store), "--out", str(model), *options.split()]
 
