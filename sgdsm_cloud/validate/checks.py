@@ -413,7 +413,7 @@ def truth(ctx: Context) -> Truth:
 
 def _truth_field(location: Location, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
     """The truth on the raw cube's cells, aligned by cell centre (either may be the larger)."""
-    ds = xr.open_zarr(location.url, storage_options=location.storage_options or None)
+    ds = cube.open_store(location.url, location.storage_options, "sgdsm synth")
     # truth.zarr from 'sgdsm synth' holds the field as 'sm'; an in-memory synthesis calls it 'truth'.
     name = "truth" if "truth" in ds.variables else "sm"
     if name not in ds.variables or ds[name].dims != ("time", "lat", "lon"):
