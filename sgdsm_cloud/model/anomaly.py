@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sgdsm_cloud.model.config import context_radius
+from sgdsm_cloud.model.uncertainty import error_features
 
 SATURATION = 0.985  # LPRM saturates at 0.99; at or above this a value counts as saturated
 # Fixed input scaling so that every CNN input is of order 1 (Adam moves weights by about the
@@ -182,6 +183,13 @@ class AnomalyCore(nn.Module):
 
     def inputs(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(cnn_input, base, reached)`` for window tensors ``(N, window, H, W)``, in float32."""
+        stacked, base, reached, _ = self._inputs(data, mask)
+        return stacked, base, reached
+
+    def _inputs(
+        self, data: Tensor, mask: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, ...]]:
+        """:meth:`inputs` and ``(priors, density, smooth, anomaly, today)`` for the error features."""
         data, mask = data.float(), mask.float()
         centre = data.shape[1] // 2
         priors, mean, any_obs = window_priors(data, mask)
@@ -211,15 +219,47 @@ class AnomalyCore(nn.Module):
             )
             * reached[:, None]
         )
-        return stacked, base, reached
+        return stacked, base, reached, (priors, density, smooth, anomaly, today)
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        out, reached, _ = self.run(data, mask, features=False)
+        return out, reached
+
+    def run(
+        self, data: Tensor, mask: Tensor, *, features: bool = True
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(out, reached, error_features)``: :meth:`forward` and, when ``features``, the
+        ``(N, len(uncertainty.FEATURES), H, W)`` inputs of the error model (else None)."""
         with torch.autocast(data.device.type, enabled=False):
-            x, base, reached = self.inputs(data[:, 0], mask[:, 0])
+            x, base, reached, parts = self._inputs(data[:, 0], mask[:, 0])
         last = len(self.convs) - 1
         for i, conv in enumerate(self.convs):
             x = conv(x)
             if i < last:
                 x = F.relu(x)
         out = (base[:, None] + ANOMALY_SPREAD * x.float()) * reached[:, None]
-        return out, reached[:, None]
+        if not features:
+            return out, reached[:, None], None
+        priors, density, smooth, anomaly, today = parts
+        with torch.autocast(data.device.type, enabled=False):
+            # the spread of the day's anomaly around the cell (its local roughness)
+            square, _ = normalized_convolution(
+                (anomaly**2)[:, None],
+                today[:, None],
+                self.kernels[self.base_scale : self.base_scale + 1],
+            )
+            roughness = (square[:, 0] - smooth[:, self.base_scale] ** 2).clamp(min=0).sqrt()
+            table = error_features(
+                data[:, 0].float(),
+                mask[:, 0].float(),
+                out[:, 0],
+                base,
+                priors,
+                density,
+                smooth,
+                roughness,
+                anomaly_spread=ANOMALY_SPREAD,
+                value_centre=VALUE_CENTRE,
+                value_spread=VALUE_SPREAD,
+            )
+        return out, reached[:, None], table * reached[:, None]

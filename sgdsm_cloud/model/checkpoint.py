@@ -4,7 +4,9 @@ A checkpoint is a directory (local path or fsspec URL, e.g. ``s3://models/sgdsm`
 
 * ``model.safetensors``: the weights;
 * ``config.json``: the model config, the training config, provenance (training store, periods,
-  epochs, final metrics, code version) and the SHA-256 of the weights file.
+  epochs, final metrics, code version), the SHA-256 of the weights file and, for the
+  ``anomaly`` variant, optionally ``uncertainty``: the error model's few numbers
+  (:class:`~sgdsm_cloud.model.uncertainty.ErrorModel`), which give each output a standard error.
 
 Loading never unpickles. It refuses, with :class:`~sgdsm_cloud.errors.CheckpointError`, a
 directory holding only pickled weights (``.pth``, ``.pt``, ...), a weights file that is a pickle
@@ -28,6 +30,7 @@ from sgdsm_cloud.errors import CheckpointError, ConfigError
 from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.network import SGDSMNet
+from sgdsm_cloud.model.uncertainty import ErrorModel
 from sgdsm_cloud.storage import Location
 
 WEIGHTS_FILE = "model.safetensors"
@@ -50,6 +53,7 @@ class Checkpoint:
         provenance: what the model was trained on and how well it did.
         sha256: SHA-256 of ``model.safetensors`` (for product provenance attributes).
         train_config: the :class:`TrainConfig` it was trained with, when recorded.
+        uncertainty: the error model (also attached to ``model``), when calibrated.
     """
 
     model: SGDSMNet
@@ -57,6 +61,7 @@ class Checkpoint:
     provenance: dict[str, Any]
     sha256: str
     train_config: TrainConfig | None = field(default=None)
+    uncertainty: ErrorModel | None = field(default=None)
 
 
 def save_checkpoint(
@@ -67,6 +72,7 @@ def save_checkpoint(
     *,
     train_config: TrainConfig | None = None,
     storage_options: dict[str, Any] | None = None,
+    uncertainty: ErrorModel | None = None,
 ) -> str:
     """Write ``model.safetensors`` then ``config.json``; returns the weights' SHA-256."""
     location = as_location(model_dir, storage_options)
@@ -80,9 +86,32 @@ def save_checkpoint(
         "train": train_config.to_dict() if train_config else None,
         "provenance": provenance,
     }
+    if uncertainty is not None:
+        document["uncertainty"] = uncertainty.to_dict()
     write_bytes(location.child(WEIGHTS_FILE), weights)
     write_bytes(location.child(CONFIG_FILE), json_bytes(document))
     return sha256
+
+
+def save_uncertainty(
+    model_dir: PathLike,
+    error_model: ErrorModel | None,
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> None:
+    """Write (or with None remove) the error model in ``config.json``; the weights, their
+    SHA-256 and everything else stay as they are."""
+    location = as_location(model_dir, storage_options)
+    document = _read_config(location)
+    if error_model is not None and document["model"].get("variant") != "anomaly":
+        raise CheckpointError(
+            f"{location.url}: an error model needs the 'anomaly' variant, this checkpoint is "
+            f"{document['model'].get('variant', 'paper')!r}"
+        )
+    document.pop("uncertainty", None)
+    if error_model is not None:
+        document["uncertainty"] = error_model.to_dict()
+    write_bytes(location.child(CONFIG_FILE), json_bytes(document))
 
 
 def load_checkpoint(
@@ -103,12 +132,23 @@ def load_checkpoint(
     state = bytes_to_tensors(
         read_bytes(weights_location), document["weights"]["sha256"], str(weights_location)
     )
-    model = SGDSMNet(config)
+    try:
+        uncertainty = (
+            ErrorModel.from_dict(document["uncertainty"]) if document.get("uncertainty") else None
+        )
+        model = SGDSMNet(config, uncertainty)
+    except ConfigError as err:
+        raise CheckpointError(f"{location.child(CONFIG_FILE)}: {err}") from None
     check_state_matches(model, state, str(weights_location))
     model.load_state_dict(state)
     model.to(device).eval()
     return Checkpoint(
-        model, config, document.get("provenance", {}), document["weights"]["sha256"], train_config
+        model,
+        config,
+        document.get("provenance", {}),
+        document["weights"]["sha256"],
+        train_config,
+        uncertainty,
     )
 
 

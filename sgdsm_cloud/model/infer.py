@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -59,6 +60,41 @@ def predict_days(
     Spatial borders are zero-padded (unobserved): callers that cut blocks add a halo of
     ``config.receptive_radius`` cells.
     """
+    result = run_days(
+        model, sm, land, centre_days, batch_size=batch_size, device=device, amp=amp, extra=None
+    )
+    return result.pred, result.reached
+
+
+class Prediction(NamedTuple):
+    """What :func:`run_days` returns for ``n`` centre days of ``(H, W)`` cells.
+
+    Attributes:
+        pred: ``(n, H, W)`` float32 raw output; reached: ``(n, H, W)`` bool.
+        sigma: ``(n, H, W)`` float32 standard error (NaN where not reached), or None when the
+            model has no error model (or it was not asked for).
+        features: ``(n, F, H, W)`` float32 error features, when asked for.
+    """
+
+    pred: np.ndarray
+    reached: np.ndarray
+    sigma: np.ndarray | None = None
+    features: np.ndarray | None = None
+
+
+def run_days(
+    model: SGDSMNet,
+    sm: np.ndarray,
+    land: np.ndarray,
+    centre_days: Sequence[int],
+    *,
+    batch_size: int = 4,
+    device: str | torch.device = "cpu",
+    amp: bool = False,
+    extra: str | None = "sigma",
+) -> Prediction:
+    """:func:`predict_days` with, by ``extra``: ``"sigma"`` the standard error where the model
+    has an error model, ``"features"`` the error model's inputs, None nothing more."""
     centre_days = [int(d) for d in centre_days]
     bad = [d for d in centre_days if not 0 <= d < sm.shape[0]]
     if bad:
@@ -68,14 +104,28 @@ def predict_days(
     land = np.asarray(land, dtype=bool)
     pred = np.empty((len(centre_days),) + sm.shape[1:], dtype="float32")
     reached = np.empty(pred.shape, dtype=bool)
+    want_sigma = extra == "sigma" and model.uncertainty is not None
+    sigma = np.empty(pred.shape, dtype="float32") if want_sigma else None
+    features: np.ndarray | None = None
     use_amp = amp and device.type == "cuda"
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
         for start in range(0, len(centre_days), max(batch_size, 1)):
             batch = centre_days[start : start + batch_size]
             data, mask = window_arrays(sm, land, batch, model.config.half_window)
-            out, out_mask = model(
-                torch.from_numpy(data).to(device), torch.from_numpy(mask).to(device)
-            )
-            pred[start : start + len(batch)] = out[:, 0].float().cpu().numpy()
-            reached[start : start + len(batch)] = out_mask[:, 0].cpu().numpy() > 0.5
-    return pred, reached
+            inputs = torch.from_numpy(data).to(device), torch.from_numpy(mask).to(device)
+            part = slice(start, start + len(batch))
+            if extra == "features":
+                out, out_mask, table = model.error_features(*inputs)
+                if features is None:
+                    features = np.empty((len(centre_days),) + tuple(table.shape[1:]), "float32")
+                features[part] = table.float().cpu().numpy()
+            elif want_sigma:
+                out, out_mask, day_sigma = model.predict(*inputs)
+                assert sigma is not None and day_sigma is not None
+                on = out_mask[:, 0] > 0.5
+                sigma[part] = torch.where(on, day_sigma[:, 0].float(), torch.nan).cpu().numpy()
+            else:
+                out, out_mask = model(*inputs)
+            pred[part] = out[:, 0].float().cpu().numpy()
+            reached[part] = out_mask[:, 0].cpu().numpy() > 0.5
+    return Prediction(pred, reached, sigma, features)

@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.anomaly import AnomalyCore
 from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.partialconv import PartialConv2d, PartialConv3d
+from sgdsm_cloud.model.uncertainty import ErrorModel
 
 RELEASED_CLAMP = (0.0, 0.99)
 
@@ -37,9 +39,11 @@ RELEASED_CLAMP = (0.0, 0.99)
 class SGDSMNet(nn.Module):
     """The gap-filling CNN described by a :class:`ModelConfig`."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, uncertainty: ErrorModel | None = None) -> None:
         super().__init__()
         self.config = config
+        self.uncertainty: ErrorModel | None = None
+        self.set_uncertainty(uncertainty)
         self.core: nn.Module
         if config.variant == "paper":
             self.core = PaperCore(config)
@@ -49,13 +53,58 @@ class SGDSMNet(nn.Module):
             self.core = AnomalyCore(config.layers, config.features, config.kernel, config.scales)
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        expected = (1, self.config.window)
-        if data.dim() != 5 or tuple(data.shape[1:3]) != expected or data.shape != mask.shape:
-            raise ValueError(
-                f"data and mask must both have shape (N, 1, {self.config.window}, H, W); "
-                f"got {tuple(data.shape)} and {tuple(mask.shape)}"
-            )
+        _check_shapes(self.config, data, mask)
         return self.core(data, mask)
+
+    def set_uncertainty(self, error_model: ErrorModel | None) -> None:
+        """Attach (or remove) the error model that gives each output its standard error.
+
+        Only the ``anomaly`` variant computes the features an error model reads. The error
+        model holds a few numbers, no weights: the state dict does not change.
+        """
+        if error_model is not None and self.config.variant != "anomaly":
+            raise ConfigError(
+                f"an error model needs the 'anomaly' variant; this network is "
+                f"{self.config.variant!r}"
+            )
+        self.uncertainty = error_model
+
+    def predict(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(out, out_mask, sigma)``: :meth:`forward` and the standard error of ``out``,
+        ``(N, 1, H, W)`` float32 m3 m-3, where an error model is attached (else None)."""
+        if self.uncertainty is None:
+            out, reached = self(data, mask)
+            return out, reached, None
+        core = self.core
+        assert isinstance(core, AnomalyCore)
+        _check_shapes(self.config, data, mask)
+        out, reached, features = core.run(data, mask)
+        assert features is not None
+        sigma = self.uncertainty.sigma(features)[:, None] * reached
+        return out, reached, sigma
+
+    def error_features(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(out, out_mask, features)``: the error model's inputs ``(N, F, H, W)`` per cell
+        (``uncertainty.FEATURES``), for calibrating one. ``anomaly`` variant only."""
+        core = self.core
+        if not isinstance(core, AnomalyCore):
+            raise ConfigError(
+                f"error features need the 'anomaly' variant; this network is "
+                f"{self.config.variant!r}"
+            )
+        _check_shapes(self.config, data, mask)
+        out, reached, features = core.run(data, mask)
+        assert features is not None
+        return out, reached, features
+
+
+def _check_shapes(config: ModelConfig, data: Tensor, mask: Tensor) -> None:
+    expected = (1, config.window)
+    if data.dim() != 5 or tuple(data.shape[1:3]) != expected or data.shape != mask.shape:
+        raise ValueError(
+            f"data and mask must both have shape (N, 1, {config.window}, H, W); "
+            f"got {tuple(data.shape)} and {tuple(mask.shape)}"
+        )
 
 
 class PaperCore(nn.Module):

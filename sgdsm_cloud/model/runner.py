@@ -74,14 +74,31 @@ class Predictor:
     def __call__(
         self, sm: np.ndarray, land: np.ndarray, centre_days: Sequence[int] | np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        result = self.run(sm, land, centre_days, extra=None)
+        return result.pred, result.reached
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """The network carries an error model: :meth:`run` gives each output a sigma."""
+        return getattr(self.model, "uncertainty", None) is not None
+
+    def run(
+        self,
+        sm: np.ndarray,
+        land: np.ndarray,
+        centre_days: Sequence[int] | np.ndarray,
+        *,
+        extra: str | None = "sigma",
+    ) -> Any:
+        """``model.infer.Prediction`` (pred, reached, sigma, features) of ``infer.run_days``."""
         import torch
 
-        from sgdsm_cloud.model.infer import predict_days
+        from sgdsm_cloud.model.infer import run_days
 
         with self.lock or nullcontext():
             if self.threads is not None and torch.get_num_threads() != self.threads:
                 torch.set_num_threads(self.threads)
-            return predict_days(
+            return run_days(
                 self.model,
                 sm,
                 land,
@@ -89,4 +106,5 @@ class Predictor:
                 batch_size=self.batch_size,
                 device=self.device,
                 amp=self.amp,
+                extra=extra,
             )
