@@ -22,7 +22,7 @@ from sgdsm_cloud import __version__, config_file
 from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.storage import redact
 
-SUBCOMMANDS = ("synth", "ingest", "train", "fill", "validate", "sweep", "publish", "demo")
+SUBCOMMANDS = ("synth", "ingest", "train", "fill", "validate", "sweep", "publish", "export", "demo")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_QUARANTINED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
