@@ -2,8 +2,8 @@
 
     python benchmarks/run.py [NAME ...] [--quick] [--json PATH] [--markdown PATH | --no-markdown]
 
-``NAME`` is ``model``, ``variants``, ``ingest``, ``fill`` or ``accuracy`` (the module
-``benchmarks/bench_<NAME>.py``) or the path of any Python file; none means all five. A module
+``NAME`` is ``model``, ``variants``, ``ingest``, ``fill``, ``accuracy`` or ``export`` (the
+module ``benchmarks/bench_<NAME>.py``) or the path of any Python file; none means all six. A module
 takes part when it defines ``run(quick: bool) -> list[dict]`` (benchmarks/common.py); one that
 does not is reported and skipped. Results go to ``benchmarks/results/<NAME>.json`` (or
 ``--json``), a list of runs (the latest of each mode) with their command, date, machine and
@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``sgds
 
 from benchmarks.common import check_results, format_table, load_average, machine
 
-KNOWN = ("model", "variants", "ingest", "fill", "accuracy")
+KNOWN = ("model", "variants", "ingest", "fill", "accuracy", "export")
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MARKDOWN = REPO / "BENCHMARKS.md"
 
