@@ -93,18 +93,17 @@ def write_model(path: Path) -> str:
 
 
 class TimedPredictor:
-    """A Predictor that adds the seconds of its network calls to ``seconds``."""
+    """A Predictor that adds the seconds of its network calls (with the standard errors, when
+    the model has an error model) to ``seconds``."""
 
     def __init__(self, predictor: Any) -> None:
         self.predictor = predictor
         self.seconds = 0.0
 
-    def __call__(
-        self, sm: np.ndarray, land: np.ndarray, centre_days: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, sm: np.ndarray, land: np.ndarray, centre_days: np.ndarray, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
-            return self.predictor(sm, land, centre_days)
+            return self.predictor.run(sm, land, centre_days, **kwargs)
         finally:
             self.seconds += time.perf_counter() - start
 

@@ -6,6 +6,7 @@ both paths give the same values. Nothing is computed until the user asks::
 
     filled = fill_dataset(cube.open_cube(url), "s3://models/sgdsm")
     filled.sm.sel(lat=45.125, lon=10.125, method="nearest").plot()   # runs only the tiles needed
+    filled.sm_uncertainty.sel(time="2019-06-01").plot()                # its standard error
     filled.to_zarr("s3://bucket/filled.zarr")                          # same layout as the CLI's
 """
 
@@ -26,7 +27,7 @@ from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
 from sgdsm_cloud.fill.template import ModelInfo, encoding_for, template_for
 from sgdsm_cloud.model.runner import Predictor
-from sgdsm_cloud.product import FLAG, SM, fill_land_mask
+from sgdsm_cloud.product import FLAG, SM, SM_ERROR, SM_UNCERTAINTY, fill_land_mask
 from sgdsm_cloud.storage import Location
 
 # A checkpoint directory (path, URL or Location), or a loaded model.checkpoint.Checkpoint.
@@ -43,7 +44,12 @@ def fill_dataset(
     storage_options: dict[str, Any] | None = None,
     device: str | None = None,
 ) -> xr.Dataset:
-    """The seamless cube of ``raw`` from ``start`` to ``end``, lazily: sm, flag, land, attrs.
+    """The seamless cube of ``raw`` from ``start`` to ``end``, lazily: sm, flag,
+    sm_uncertainty, land, attrs.
+
+    ``sm_uncertainty`` holds the model's standard error of filled values (NaN when the
+    checkpoint has no error model) and ``raw``'s ``sm_error`` at observed values (NaN when it
+    has none); its ``comment`` attribute says which.
 
     Args:
         raw: a raw cube (``cube.open_cube``, or any Dataset following the cube contract).
@@ -66,11 +72,12 @@ def fill_dataset(
     plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
     source = str(raw.encoding.get("source", "in-memory dataset"))
     result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
-    sm, flag = _lazy_tiles(
+    sm, flag, uncertainty = _lazy_tiles(
         raw, plan, model_ref, config.batch_size, device, cube.physical_range(raw.attrs)
     )
     result[SM] = result[SM].copy(data=sm)
     result[FLAG] = result[FLAG].copy(data=flag)
+    result[SM_UNCERTAINTY] = result[SM_UNCERTAINTY].copy(data=uncertainty)
     for name, encoding in encoding_for(result, plan.layout).items():
         result[name].encoding = encoding
     return result
@@ -83,16 +90,18 @@ def _lazy_tiles(
     batch_size: int,
     device: str | None,
     valid_range: tuple[float, float],
-) -> tuple[Any, Any]:
-    """``sm`` and ``flag`` as dask arrays of one delayed task per tile, assembled in tile order."""
+) -> tuple[Any, Any, Any]:
+    """``sm``, ``flag`` and ``sm_uncertainty`` as dask arrays of one delayed task per tile,
+    assembled in tile order."""
     import dask
     import dask.array as da
 
     sm = da.asarray(raw[cube.SM].data)
+    error = da.asarray(raw[SM_ERROR].data) if SM_ERROR in raw.variables else None
     land = np.asarray(raw[cube.LAND].values).astype(bool)
     lat, lon = raw["lat"].values, raw["lon"].values
     model = dask.delayed(model_ref, pure=True)  # one graph key shared by every tile
-    sm_tiles, flag_tiles = [], []
+    sm_tiles, flag_tiles, unc_tiles = [], [], []
     for spec in plan.blocks:
         runs = [slice(*run) for run in spec.read_lon]
         block = da.concatenate(
@@ -101,13 +110,31 @@ def _lazy_tiles(
         block_land = np.concatenate([land[slice(*spec.read_lat), run] for run in runs], axis=1)
         write, (_, cy, cx) = spec.write_slices, spec.core_slices
         fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
-        tile = dask.delayed(_fill_tile, pure=True, nout=2)(
-            block, block_land, fill_land, spec.to_json(), model, batch_size, device, valid_range
+        tile_error = None
+        if error is not None:  # the tile's days on the raw time axis, its own cells (no halo)
+            t0 = spec.read_time[0]
+            days = slice(t0 + spec.core_slices[0].start, t0 + spec.core_slices[0].stop)
+            tile_error = error[days, write["lat"], write["lon"]]
+        tile = dask.delayed(_fill_tile, pure=True, nout=3)(
+            block,
+            block_land,
+            fill_land,
+            spec.to_json(),
+            model,
+            batch_size,
+            device,
+            valid_range,
+            tile_error,
         )
         sm_tiles.append(da.from_delayed(tile[0], spec.shape, dtype="float32"))
         flag_tiles.append(da.from_delayed(tile[1], spec.shape, dtype="uint8"))
+        unc_tiles.append(da.from_delayed(tile[2], spec.shape, dtype="float32"))
     grid = [len(tile_starts(n, s)) for n, s in zip(plan.shape, plan.layout.shards, strict=True)]
-    return da.block(_nest(sm_tiles, grid)), da.block(_nest(flag_tiles, grid))
+    return (
+        da.block(_nest(sm_tiles, grid)),
+        da.block(_nest(flag_tiles, grid)),
+        da.block(_nest(unc_tiles, grid)),
+    )
 
 
 def _nest(items: list[Any], grid: list[int]) -> list[Any]:
@@ -128,17 +155,19 @@ def _fill_tile(
     batch_size: int,
     device: str | None,
     valid_range: tuple[float, float],
-) -> tuple[np.ndarray, np.ndarray]:
+    error: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     spec = BlockSpec.from_json(spec_json)
-    (sm, flag), _ = fill_block(
+    (sm, flag, uncertainty), _ = fill_block(
         np.asarray(block, dtype="float32"),
         land,
         fill_land,
         spec,
         _predictor(model_ref, batch_size, device),
         valid_range,
+        None if error is None else np.asarray(error, dtype="float32"),
     )
-    return sm, flag
+    return sm, flag, uncertainty
 
 
 def _predictor(model_ref: Any, batch_size: int, device: str | None) -> Predictor:

@@ -1,5 +1,8 @@
 """One tile of a fill: read its haloed input, run the network on its gap days, compose, write.
 
+A tile writes three arrays: ``sm``, ``flag`` and ``sm_uncertainty`` (the standard error of the
+network where it filled, the raw cube's ``sm_error`` where it observed).
+
 :func:`fill_block` is the array core (numpy in, numpy out; no zarr, no dask) shared by the
 distributed path and the notebook API. :func:`fill_tile` is the I/O shell around it for one
 task: read from the raw store, write the tile's whole shards, then record it in the manifest.
@@ -25,7 +28,10 @@ from sgdsm_cloud.product import (
     FLAG_NOT_FILLED,
     FLAG_OBSERVED,
     SM,
+    SM_ERROR,
+    SM_UNCERTAINTY,
     compose,
+    compose_uncertainty,
     fill_land_mask,
 )
 from sgdsm_cloud.storage import Location
@@ -53,7 +59,8 @@ def fill_block(
     spec: BlockSpec,
     predict: Predictor | None,
     valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
-) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any]]:
+    observed_error: np.ndarray | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
     Args:
@@ -62,9 +69,13 @@ def fill_block(
         fill_land: cells of the tile (y, x) the product fills (land, not excluded).
         predict: the network; may be None when the tile needs none (no land gaps).
         valid_range: the source product's physical range; filled values are clamped to it.
+        observed_error: the raw cube's ``sm_error`` on the tile (its core, no halo), or None
+            when the raw cube has none.
 
     The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
-    tile or a gap-free one never touches it. Returns ``((sm, flag), counts)``.
+    tile or a gap-free one never touches it. Returns ``((sm, flag, sm_uncertainty), counts)``;
+    ``sm_uncertainty`` is the network's standard error where it filled (NaN when it has no
+    error model) and ``observed_error`` where observed.
     """
     t, y, x = spec.core_slices
     observed = block[t, y, x]
@@ -72,20 +83,25 @@ def fill_block(
     gap_days = np.flatnonzero(gaps.any(axis=(1, 2)))
     pred = np.full(observed.shape, np.nan, dtype="float32")
     reached = np.zeros(observed.shape, dtype=bool)
+    sigma: np.ndarray | None = None
     if gap_days.size:
         if predict is None:
             raise ValueError(f"tile {spec.id} has land gaps but no model was given")
-        day_pred, day_reached = predict(block, land, gap_days + t.start)
-        pred[gap_days] = day_pred[:, y, x]
-        reached[gap_days] = day_reached[:, y, x]
+        result = predict.run(block, land, gap_days + t.start)
+        pred[gap_days] = result.pred[:, y, x]
+        reached[gap_days] = result.reached[:, y, x]
+        if result.sigma is not None:
+            sigma = np.full(observed.shape, np.nan, dtype="float32")
+            sigma[gap_days] = result.sigma[:, y, x]
     sm, flag = compose(observed, fill_land, pred, reached, valid_range)
+    uncertainty = compose_uncertainty(flag, sigma, observed_error)
     counts = {
         "model_days": int(gap_days.size),
         "observed": int((flag == FLAG_OBSERVED).sum()),
         "filled": int((flag == FLAG_FILLED).sum()),
         "not_filled": int((flag == FLAG_NOT_FILLED).sum()),
     }
-    return (sm, flag), counts
+    return (sm, flag, uncertainty), counts
 
 
 class TileStores:
@@ -104,17 +120,22 @@ class TileStores:
         self.land = self.source[cube.LAND].values.astype(bool)
         self.valid_range = cube.physical_range(self.source.attrs)
         self.lat, self.lon = self.source["lat"].values, self.source["lon"].values
+        self.has_error = SM_ERROR in self.source.variables
         group = zarr.open_group(
             job.out.url, mode="r+", storage_options=job.out.storage_options or None
         )
-        sm, flag = group[SM], group[FLAG]
+        sm, flag, uncertainty = group[SM], group[FLAG], group[SM_UNCERTAINTY]
         assert isinstance(sm, zarr.Array) and isinstance(flag, zarr.Array)  # the template's arrays
-        self.sm, self.flag = sm, flag
+        assert isinstance(uncertainty, zarr.Array)
+        self.sm, self.flag, self.uncertainty = sm, flag, uncertainty
         self.manifest = Manifest(job.manifest)
 
 
-def read_input(stores: TileStores, spec: BlockSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(block, land, fill_land)`` of ``spec``: its haloed input, the land under it, what to fill.
+def read_input(
+    stores: TileStores, spec: BlockSpec
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(block, land, fill_land, observed_error)`` of ``spec``: its haloed input, the land
+    under it, what to fill, and the raw cube's ``sm_error`` on the tile (None without one).
 
     Longitude runs are read one by one and concatenated, so a halo across the dateline costs
     two small reads, never the whole row.
@@ -123,26 +144,41 @@ def read_input(stores: TileStores, spec: BlockSpec) -> tuple[np.ndarray, np.ndar
     runs = [slice(*run) for run in spec.read_lon]
     block = np.concatenate([stores.source[cube.SM][t, y, run].values for run in runs], axis=2)
     land = np.concatenate([stores.land[y, run] for run in runs], axis=1)
-    write, (_, cy, cx) = spec.write_slices, spec.core_slices
+    write, (ct, cy, cx) = spec.write_slices, spec.core_slices
     fill_land = fill_land_mask(land[cy, cx], stores.lat[write["lat"]], stores.lon[write["lon"]])
-    return block.astype("float32", copy=False), land, fill_land
+    error = None
+    if stores.has_error:  # the tile's days on the raw cube's time axis, the same cells
+        days = slice(t.start + ct.start, t.start + ct.stop)
+        error = stores.source[SM_ERROR][days, write["lat"], write["lon"]].values
+        error = error.astype("float32", copy=False)
+    return block.astype("float32", copy=False), land, fill_land, error
 
 
-def write_tile(stores: TileStores, spec: BlockSpec, sm: np.ndarray, flag: np.ndarray) -> None:
-    """Write the tile's ``sm`` and ``flag``: whole shards, no coordinates, no static variables."""
+def write_tile(
+    stores: TileStores,
+    spec: BlockSpec,
+    sm: np.ndarray,
+    flag: np.ndarray,
+    uncertainty: np.ndarray,
+) -> None:
+    """Write the tile's ``sm``, ``flag`` and ``sm_uncertainty``: whole shards, no coordinates,
+    no static variables."""
     region = tuple(spec.write_slices.values())
     stores.sm[region] = sm
     stores.flag[region] = flag
+    stores.uncertainty[region] = uncertainty
 
 
 def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) -> dict[str, Any]:
     """Read, fill, write and record one tile; returns a small status for the driver."""
     started = time.perf_counter()
-    block, land, fill_land = read_input(stores, spec)
+    block, land, fill_land, error = read_input(stores, spec)
     read_done = time.perf_counter()
-    (sm, flag), counts = fill_block(block, land, fill_land, spec, predict, stores.valid_range)
+    (sm, flag, uncertainty), counts = fill_block(
+        block, land, fill_land, spec, predict, stores.valid_range, error
+    )
     fill_done = time.perf_counter()
-    write_tile(stores, spec, sm, flag)
+    write_tile(stores, spec, sm, flag, uncertainty)
     status = {
         "id": spec.id,
         **counts,

@@ -1,8 +1,8 @@
 """The seamless cube's template: variables, CF/ACDD metadata, codecs and the chunk/shard layout.
 
 The driver writes the template once (``to_zarr(compute=False)``): all metadata, the coordinates
-and the static ``land`` mask. Tasks then only region-write ``sm`` and ``flag``, whole shards at
-a time, and the driver consolidates the metadata once at the end (cloud.md section 2).
+and the static ``land`` mask. Tasks then only region-write ``sm``, ``flag`` and
+``sm_uncertainty``, whole shards at a time, and the driver consolidates the metadata once at the end (cloud.md section 2).
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ import xarray as xr
 from sgdsm_cloud import __version__, cube
 from sgdsm_cloud.fill.layout import Layout
 from sgdsm_cloud.fill.plan import FillPlan
-from sgdsm_cloud.product import FLAG, FLAG_ATTRS, FLAG_NOT_LAND, LAND, SM, sm_attrs
+from sgdsm_cloud.product import (
+    FLAG,
+    FLAG_ATTRS,
+    FLAG_NOT_LAND,
+    LAND,
+    SM,
+    SM_ERROR,
+    SM_UNCERTAINTY,
+    sm_attrs,
+    uncertainty_attrs,
+)
 from sgdsm_cloud.storage import Location, public_url, redact
 
 DIMS = ("time", "lat", "lon")
@@ -46,11 +56,18 @@ class ModelInfo:
     sha256: str
     config: dict[str, Any]
     provenance: dict[str, Any]
+    uncertainty: dict[str, Any] | None = None  # the error model, when the checkpoint has one
 
     @classmethod
     def from_checkpoint(cls, checkpoint: Any) -> ModelInfo:
         """From a ``model.checkpoint.Checkpoint``."""
-        return cls(checkpoint.sha256, checkpoint.config.to_dict(), dict(checkpoint.provenance))
+        error_model = getattr(checkpoint, "uncertainty", None)
+        return cls(
+            checkpoint.sha256,
+            checkpoint.config.to_dict(),
+            dict(checkpoint.provenance),
+            error_model.to_dict() if error_model is not None else None,
+        )
 
 
 def _method_phrase(config: dict[str, Any]) -> str:
@@ -85,7 +102,8 @@ def output_attrs(
         "summary": (
             "Daily surface soil moisture with the gaps of the AMSR2 record filled by "
             f"{_method_phrase(model.config)} (days T-4..T+4). Observed values are kept "
-            "unchanged; the variable 'flag' says which values are observed, filled, or not filled."
+            "unchanged; the variable 'flag' says which values are observed, filled, or not filled, "
+            "and 'sm_uncertainty' gives each value's standard error where it is known."
         ),
         "source": f"{raw_attrs.get('source', 'AMSR2 soil moisture')}; raw cube {source}",
         "source_store": source,
@@ -103,6 +121,8 @@ def output_attrs(
         "model_config": json.dumps(model.config, sort_keys=True),
         "model_provenance": redact(json.dumps(model.provenance, sort_keys=True, default=str)),
     }
+    if model.uncertainty is not None:
+        attrs["model_uncertainty"] = redact(json.dumps(model.uncertainty, sort_keys=True))
     attrs.update({k: raw_attrs[k] for k in _CARRIED_ATTRS if k in raw_attrs})
     return attrs
 
@@ -123,21 +143,31 @@ def geospatial_attrs(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
     }
 
 
-def make_template(raw: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> xr.Dataset:
+def make_template(
+    raw: xr.Dataset, layout: Layout, attrs: dict[str, Any], *, filled_uncertainty: bool = False
+) -> xr.Dataset:
     """The lazy output dataset for ``raw`` (already cut to the output days): nothing computed.
 
-    ``sm`` and ``flag`` are lazy placeholders chunked by shard, never computed; ``land`` and
-    the coordinates are real values, written with the metadata.
+    ``sm``, ``flag`` and ``sm_uncertainty`` are lazy placeholders chunked by shard, never
+    computed; ``land`` and the coordinates are real values, written with the metadata.
+    ``filled_uncertainty``: the model gives filled values a standard error (its ``comment``
+    says so, and whether observed values get the raw cube's ``sm_error``).
     """
     import dask.array as da
 
     sm_meta = sm_attrs(raw.attrs)
     shape = (raw.sizes["time"], raw.sizes["lat"], raw.sizes["lon"])
     coords = {name: (name, raw[name].values, dict(raw[name].attrs)) for name in DIMS}
+    unc_meta = uncertainty_attrs(filled_uncertainty, SM_ERROR in raw.variables)
     return xr.Dataset(
         {
             SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.shards), sm_meta),
             FLAG: (DIMS, da.zeros(shape, dtype="uint8", chunks=layout.shards), FLAG_ATTRS),
+            SM_UNCERTAINTY: (
+                DIMS,
+                da.full(shape, np.nan, dtype="float32", chunks=layout.shards),
+                unc_meta,
+            ),
             LAND: (("lat", "lon"), raw[cube.LAND].values.astype("uint8"), dict(cube.LAND_ATTRS)),
         },
         coords=coords,
@@ -156,13 +186,13 @@ def template_for(raw: xr.Dataset, plan: FillPlan, source_url: str, model: ModelI
         time_coverage=(time[0].strftime("%Y-%m-%d"), time[-1].strftime("%Y-%m-%d")),
         geospatial=geospatial_attrs(days["lat"].values, days["lon"].values),
     )
-    return make_template(days, plan.layout, attrs)
+    return make_template(days, plan.layout, attrs, filled_uncertainty=model.uncertainty is not None)
 
 
 def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, Any]]:
     """Zarr v3 encodings: Blosc zstd, sharded (time, lat, lon) variables, single-chunk statics.
 
-    ``sm`` sets both the zarr ``fill_value`` (what absent chunks read as) and the CF
+    ``sm_uncertainty`` is encoded as ``sm`` (same chunks and shards). ``sm`` sets both the zarr ``fill_value`` (what absent chunks read as) and the CF
     ``_FillValue`` (what readers mask) to NaN. ``flag`` has no missing values, every value has a
     meaning, so it carries no ``_FillValue`` (which would also make xarray decode it to float);
     its zarr ``fill_value`` is 0, the flag of ocean, so all-ocean chunks are never stored.
@@ -170,14 +200,16 @@ def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, An
     from zarr.codecs import BloscCodec
 
     sharding = {"shards": layout.shards} if layout.shards != layout.chunks else {}
+    floats = {
+        "chunks": layout.chunks,
+        **sharding,
+        "fill_value": np.float32("nan"),
+        "_FillValue": np.float32("nan"),
+        "compressors": (BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"),),
+    }
     return {
-        SM: {
-            "chunks": layout.chunks,
-            **sharding,
-            "fill_value": np.float32("nan"),
-            "_FillValue": np.float32("nan"),
-            "compressors": (BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"),),
-        },
+        SM: floats,
+        SM_UNCERTAINTY: dict(floats),
         FLAG: {
             "chunks": layout.chunks,
             **sharding,
@@ -197,7 +229,8 @@ def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, An
 
 
 def write_template(template: xr.Dataset, layout: Layout, out: Location) -> None:
-    """Create the output store: metadata, coordinates and ``land``; no ``sm``/``flag`` data."""
+    """Create the output store: metadata, coordinates and ``land``; no data of the
+    (time, lat, lon) variables."""
     template.to_zarr(
         out.url,
         mode="w",

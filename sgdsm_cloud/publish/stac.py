@@ -24,6 +24,7 @@ from pystac.extensions.xarray_assets import XarrayAssetsExtension
 
 from sgdsm_cloud.errors import ConfigError, StoreContractError
 from sgdsm_cloud.grid import infer_resolution
+from sgdsm_cloud.product import SM_UNCERTAINTY
 
 ASSET_KEY = "zarr"
 ZARR_MEDIA_TYPE = "application/vnd+zarr; version=3"
@@ -178,7 +179,9 @@ def _dimensions(ds: xr.Dataset, start: datetime, end: datetime) -> dict[str, Dim
 
 
 def _variables(ds: xr.Dataset) -> dict[str, Variable]:
-    """One entry per data variable; ``sm`` is the data, the rest (flag, land) auxiliary."""
+    """One entry per data variable; ``sm`` is the data, the rest (flag, sm_uncertainty, land)
+    auxiliary. ``sm_uncertainty``'s description carries its comment: where its values come
+    from (the model's error model, the source's error estimate) or why they are missing."""
     variables = {}
     for name, var in ds.data_vars.items():
         attrs = var.attrs
@@ -187,6 +190,8 @@ def _variables(ds: xr.Dataset) -> dict[str, Variable]:
             "dimensions": list(var.dims),
             "description": str(attrs.get("long_name", name)),
         }
+        if name == SM_UNCERTAINTY and attrs.get("comment"):
+            props["description"] = f"{props['description']}. {attrs['comment']}"
         if attrs.get("units") not in (None, "", "1"):
             props["unit"] = str(attrs["units"])
         if "valid_min" in attrs and "valid_max" in attrs:
@@ -260,6 +265,8 @@ def _provenance(attrs: dict[str, Any]) -> dict[str, Any]:
         props["sgdsm:model_sha256"] = str(attrs["model_sha256"])
     if attrs.get("model_config"):
         props["sgdsm:model_config"] = _json_or_text(attrs["model_config"])
+    if attrs.get("model_uncertainty"):  # the error model behind sm_uncertainty
+        props["sgdsm:model_uncertainty"] = _json_or_text(attrs["model_uncertainty"])
     return props
 
 

@@ -93,8 +93,38 @@ def anomaly_checkpoint(tmp_path_factory):
     for param in net.parameters():
         torch.nn.init.normal_(param, std=0.3)
     path = tmp_path_factory.mktemp("anomaly_model")
-    save_checkpoint(path, net, config, {"trained_on": "nothing: random weights for tests"})
+    save_checkpoint(
+        path,
+        net,
+        config,
+        {"trained_on": "nothing: random weights for tests"},
+        uncertainty=test_error_model(),
+    )
     return load_checkpoint(path)
+
+
+def test_error_model():
+    """An error model whose sigma grows with the distance to the day's observations."""
+    from sgdsm_cloud.model.uncertainty import FEATURES, ErrorModel
+
+    k = len(FEATURES)
+    linear = [0.0] * k
+    linear[FEATURES.index("density_large")] = -2.0
+    linear[FEATURES.index("spread")] = 0.5
+    return ErrorModel(FEATURES, (0.0,) * k, (5.0,) * k, -3.0, tuple(linear), (0.0,) * k, 0.9)
+
+
+test_error_model.__test__ = False  # a helper, not a test
+
+
+def one_piece_sigma(raw, model, halo_cells):
+    """The network's sigma of every day in one call (a global grid padded periodically)."""
+    from sgdsm_cloud.model.infer import run_days
+
+    sm = np.pad(raw.sm.values, ((0, 0), (0, 0), (halo_cells, halo_cells)), mode="wrap")
+    land = np.pad(raw.land.values.astype(bool), ((0, 0), (halo_cells, halo_cells)), mode="wrap")
+    sigma = run_days(model, sm, land, range(sm.shape[0]), batch_size=8).sigma
+    return sigma[..., halo_cells : halo_cells + raw.sizes["lon"]]
 
 
 @pytest.mark.parametrize(("tile_days", "tile_cells"), [(10, 20), (24, 96)])
@@ -109,3 +139,36 @@ def test_the_anomaly_variant_is_block_exact_across_the_dateline(
     filled = filled.compute(scheduler="synchronous")
     assert_same_fill(filled.sm.values, filled.flag.values, reference)
     assert (filled.flag.values == FLAG_FILLED).sum() > 1000
+    # the standard errors are block-exact too: the tiles' equal the one-piece run's
+    sigma = one_piece_sigma(global_raw, anomaly_checkpoint.model, halo)
+    flag, unc = filled.flag.values, filled.sm_uncertainty.values
+    np.testing.assert_allclose(unc[flag == FLAG_FILLED], sigma[flag == FLAG_FILLED], rtol=1e-5)
+    assert (unc[flag == FLAG_FILLED] > 0).all() and np.isnan(unc[flag != FLAG_FILLED]).all()
+    assert "standard error predicted" in filled.sm_uncertainty.attrs["comment"]
+
+
+def test_observed_values_take_the_raw_cubes_error_estimate(anomaly_checkpoint):
+    raw = make_raw(days=6, lon_cells=slice(14, 38))
+    error = np.random.default_rng(3).uniform(0.01, 0.05, raw.sm.shape).astype("float32")
+    raw["sm_error"] = raw.sm.copy(data=error)
+    config = FillConfig(tile_days=3, tile_cells=12, batch_size=BATCH)
+    filled = fill_dataset(raw, anomaly_checkpoint, start="2015-03-02", config=config)
+    filled = filled.compute(scheduler="synchronous")
+    flag, unc = filled.flag.values, filled.sm_uncertainty.values
+    observed = flag == FLAG_OBSERVED
+    np.testing.assert_array_equal(unc[observed], error[1:][observed])
+    assert (unc[flag == FLAG_FILLED] > 0).all()
+    assert "source product's own error estimate" in filled.sm_uncertainty.attrs["comment"]
+    assert filled.sm.attrs["ancillary_variables"] == "flag sm_uncertainty"
+
+
+def test_without_an_error_model_filled_values_have_no_uncertainty(global_raw, checkpoint):
+    config = FillConfig(tile_days=24, tile_cells=48, batch_size=BATCH)
+    filled = fill_dataset(global_raw, checkpoint, config=config).compute(scheduler="synchronous")
+    assert np.isnan(filled.sm_uncertainty.values).all()  # no error model, no sm_error
+    assert filled.sm_uncertainty.chunks == filled.sm.chunks
+    comment = filled.sm_uncertainty.attrs["comment"]
+    assert "no error model" in comment and "no error estimate" in comment
+    assert filled.sm_uncertainty.attrs["standard_name"] == (
+        "volume_fraction_of_condensed_water_in_soil standard_error"
+    )

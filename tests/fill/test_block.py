@@ -73,10 +73,10 @@ def test_gap_free_and_ocean_tiles_never_call_the_network():
     land = np.zeros((4, 6), dtype=bool)
     land[:, :3] = True
     block[:, :, 3:] = NAN  # gaps only over the ocean
-    (sm, flag), counts = fill_block(block, land, land, spec, predict=None)
+    (sm, flag, _), counts = fill_block(block, land, land, spec, predict=None)
     assert counts["model_days"] == 0
     assert (flag[:, :, :3] == FLAG_OBSERVED).all() and (flag[:, :, 3:] == FLAG_NOT_LAND).all()
-    (sm, flag), counts = fill_block(block, land, np.zeros_like(land), spec, predict=None)
+    (sm, flag, _), counts = fill_block(block, land, np.zeros_like(land), spec, predict=None)
     assert counts["model_days"] == 0 and (flag == FLAG_NOT_LAND).all() and np.isnan(sm).all()
 
 
@@ -88,7 +88,7 @@ def test_the_network_runs_only_on_days_with_land_gaps(checkpoint):
     land = np.ones((8, 8), dtype=bool)
     with pytest.raises(ValueError, match="no model"):
         fill_block(block, land, land, spec, predict=None)
-    (sm, flag), counts = fill_block(block, land, land, spec, Predictor(checkpoint.model))
+    (sm, flag, _), counts = fill_block(block, land, land, spec, Predictor(checkpoint.model))
     assert counts == {"model_days": 2, "observed": 6 * 64 - 2, "filled": 2, "not_filled": 0}
     assert flag[2, 3, 3] == FLAG_FILLED and np.isfinite(sm[2, 3, 3])
     np.testing.assert_array_equal(sm[flag == FLAG_OBSERVED], np.float32(0.3))

@@ -134,7 +134,8 @@ def test_public_bucket_reads_anonymously_with_cf_metadata(
     )
     assert flag.attrs["standard_name"] == "status_flag"
     assert sm.attrs["standard_name"] == "volume_fraction_of_condensed_water_in_soil"
-    assert sm.attrs["units"] == "m3 m-3" and sm.attrs["ancillary_variables"] == "flag"
+    assert sm.attrs["units"] == "m3 m-3"
+    assert sm.attrs["ancillary_variables"] == "flag sm_uncertainty"
     assert np.isnan(sm.encoding["_FillValue"]) and np.isnan(sm.encoding["fill_value"])
     assert public["land"].dims == ("lat", "lon")
     attrs = public.attrs

@@ -10,7 +10,7 @@ from .cubes import seamless_cube, write_cube
 
 @pytest.fixture
 def cube() -> xr.Dataset:
-    return seamless_cube()
+    return seamless_cube(uncertainty=True)
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import xarray as xr
 MODEL_SHA256 = "3f" * 32
 
 
-def seamless_cube(days: int = 6, res: float = 0.25) -> xr.Dataset:
-    """``sm`` + ``flag`` + ``land`` over a 2 x 3 degree box in Europe, with CF/ACDD attributes."""
+def seamless_cube(days: int = 6, res: float = 0.25, *, uncertainty: bool = False) -> xr.Dataset:
+    """``sm`` + ``flag`` (+ ``sm_uncertainty`` with ``uncertainty``, which the seamless contract
+    requires; without it the cube is what an earlier version wrote) + ``land`` over a 2 x 3 degree box in Europe, with CF/ACDD attributes."""
     rng = np.random.default_rng(0)
     time = pd.date_range("2015-04-01", periods=days, freq="D")
     lat = np.arange(50 - res / 2, 48, -res)  # north-up cell centres, 50N..48N
@@ -22,7 +23,7 @@ def seamless_cube(days: int = 6, res: float = 0.25) -> xr.Dataset:
     sm = np.where(np.isin(flag, (1, 2)), rng.uniform(0.05, 0.45, size=shape), np.nan).astype(
         "float32"
     )
-    return xr.Dataset(
+    ds = xr.Dataset(
         {
             "sm": (
                 ("time", "lat", "lon"),
@@ -33,7 +34,18 @@ def seamless_cube(days: int = 6, res: float = 0.25) -> xr.Dataset:
                     "units": "m3 m-3",
                     "valid_min": 0.0,
                     "valid_max": 1.0,
-                    "ancillary_variables": "flag",
+                    "ancillary_variables": "flag sm_uncertainty",
+                },
+            ),
+            "sm_uncertainty": (
+                ("time", "lat", "lon"),
+                np.where(np.isfinite(sm), rng.uniform(0.01, 0.08, size=shape), np.nan).astype(
+                    "float32"
+                ),
+                {
+                    "standard_name": "volume_fraction_of_condensed_water_in_soil standard_error",
+                    "long_name": "standard error of the surface soil moisture",
+                    "units": "m3 m-3",
                 },
             ),
             "flag": (
@@ -85,6 +97,10 @@ def seamless_cube(days: int = 6, res: float = 0.25) -> xr.Dataset:
             "model_config": json.dumps({"layers": 11, "features": 90, "kernel": 3, "window": 9}),
         },
     )
+    if not uncertainty:
+        ds["sm"].attrs["ancillary_variables"] = "flag"
+        return ds.drop_vars("sm_uncertainty")
+    return ds
 
 
 def write_cube(ds: xr.Dataset, url: str, storage_options: dict | None = None) -> None:

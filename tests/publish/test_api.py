@@ -48,7 +48,9 @@ def test_s3_catalogue_keeps_every_credential_out(s3, monkeypatch):
         "secret": CANARY_SECRET,
         "token": CANARY_TOKEN,
     }
-    write_cube(seamless_cube(), s3.url("products/seamless.zarr"), s3.storage_options)
+    write_cube(
+        seamless_cube(uncertainty=True), s3.url("products/seamless.zarr"), s3.storage_options
+    )
     config = PublishConfig(
         Location(s3.url("products/seamless.zarr"), options), Location(s3.url("stac"), options)
     )
@@ -72,7 +74,7 @@ def test_s3_catalogue_keeps_every_credential_out(s3, monkeypatch):
 
 def test_a_secret_in_the_cube_attributes_stops_the_publication(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CANARY_SECRET)
-    cube = seamless_cube()
+    cube = seamless_cube(uncertainty=True)
     cube.attrs["history"] += f"\nsgdsm fill --store s3://raw?X-Amz-Credential={CANARY_SECRET}"
     write_cube(cube, str(tmp_path / "seamless.zarr"))
     with pytest.raises(StorageError, match="credential"):

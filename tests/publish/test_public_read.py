@@ -75,7 +75,7 @@ def test_documented_policy_grants_read_only():
 
 
 def test_notebook_opens_the_cube_anonymously_from_its_stac_item(s3, tmp_path, monkeypatch):
-    cube = seamless_cube()
+    cube = seamless_cube(uncertainty=True)
     url = s3.url("sgdsm/seamless.zarr")
     write_cube(cube, url, s3.storage_options)
     catalogue = publish(
@@ -105,7 +105,7 @@ def test_notebook_opens_the_cube_anonymously_from_its_stac_item(s3, tmp_path, mo
 
 
 def test_anonymous_client_cannot_overwrite_the_published_cube(s3, monkeypatch):
-    cube = seamless_cube()
+    cube = seamless_cube(uncertainty=True)
     url = s3.url("sgdsm/seamless.zarr")
     write_cube(cube, url, s3.storage_options)
     make_public(s3)

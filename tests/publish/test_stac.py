@@ -57,6 +57,19 @@ def test_datacube_describes_dimensions_and_variables(cube):
     assert "unit" not in variables["flag"]
 
 
+def test_datacube_lists_the_standard_error_with_where_its_values_come_from(cube):
+    cube = cube.copy()
+    cube["sm_uncertainty"].attrs["comment"] = "Filled values (flag 2): the standard error ..."
+    cube.attrs["model_uncertainty"] = '{"scale": 0.84, "format": "log-quadratic-v1"}'
+    _, item = build(cube)
+    variable = item.properties["cube:variables"]["sm_uncertainty"]
+    assert variable["type"] == "auxiliary" and variable["unit"] == "m3 m-3"
+    assert variable["dimensions"] == ["time", "lat", "lon"]
+    assert variable["description"].startswith("standard error of the surface soil moisture. ")
+    assert "Filled values (flag 2)" in variable["description"]
+    assert item.properties["sgdsm:model_uncertainty"]["scale"] == 0.84
+
+
 def test_zarr_asset_tells_xarray_how_to_open_the_cube(cube):
     collection, item = build(cube)
     for owner in (collection, item):
