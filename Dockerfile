@@ -30,8 +30,9 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG VARIANT=cpu
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=""
-# Extras of sgdsm_cloud to install; add "validate" for `sgdsm validate` (matplotlib, scipy, ismn).
-ARG EXTRAS=publish
+# Extras of sgdsm_cloud to install: publish (STAC) and export (NetCDF files); add "validate" for
+# `sgdsm validate` (matplotlib, scipy, ismn).
+ARG EXTRAS=publish,export
 # bokeh serves the dask dashboard on the scheduler's port 8787 (/health works without it).
 ARG BOKEH_VERSION=3.9.2
 
