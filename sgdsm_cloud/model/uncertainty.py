@@ -225,6 +225,7 @@ def fit_error_model(
     *,
     names: tuple[str, ...] = FEATURES,
     clip: float = 0.005,
+    quadratic: bool = True,
     ridge: float = 1e-3,
     floor: float = 1e-3,
     calibration: dict[str, Any] | None = None,
@@ -236,6 +237,7 @@ def fit_error_model(
         errors: ``(n,)`` prediction minus reference (m3 m-3).
         names: the features to use.
         clip: features are clipped to their ``clip`` and ``1 - clip`` quantiles.
+        quadratic: fit the squares too (else their coefficients are 0: log-linear).
         ridge: L2 penalty on the standardised coefficients.
 
     The negative log-likelihood ``sum(log sigma + e^2 / (2 sigma^2))`` is convex in the
@@ -254,7 +256,7 @@ def fit_error_model(
     x = table[:, cols]
     lower, upper = np.quantile(x, clip, axis=0), np.quantile(x, 1 - clip, axis=0)
     x = np.clip(x, lower, upper)
-    design = np.column_stack([x, x * x])
+    design = np.column_stack([x, x * x]) if quadratic else x
     mu, sd = design.mean(axis=0), design.std(axis=0)
     sd = np.where(sd > 1e-9, sd, 1.0)
     z = np.column_stack([np.ones(e.size), (design - mu) / sd])
@@ -289,6 +291,8 @@ def fit_error_model(
     coef = w[1:] / sd
     intercept = float(w[0] - np.sum(coef * mu))
     k = len(cols)
+    if not quadratic:
+        coef = np.concatenate([coef, np.zeros(k)])
 
     def model(scale: float, extra: dict[str, Any] | None = None) -> ErrorModel:
         return ErrorModel(

@@ -13,11 +13,15 @@ Nothing here draws; :mod:`~sgdsm_cloud.validate.render` does.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from sgdsm_cloud import cube
+from sgdsm_cloud.grid import is_global_lon
 from sgdsm_cloud.model.uncertainty import (
     FEATURES,
     CalibrationScores,
@@ -25,8 +29,13 @@ from sgdsm_cloud.model.uncertainty import (
     calibration_scores,
     fit_error_model,
 )
+from sgdsm_cloud.product import fill_land_mask
 from sgdsm_cloud.progress import progress
+from sgdsm_cloud.storage import Location, redact
+from sgdsm_cloud.validate.baselines import anomaly_reach
+from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases, truth_cases, truth_field
 from sgdsm_cloud.validate.evaluate import Case
+from sgdsm_cloud.validate.masks import GapConfig
 from sgdsm_cloud.validate.product import ModelFiller
 
 
@@ -92,3 +101,72 @@ def calibrate(
 def score_sigma(samples: ErrorSamples, sigma: np.ndarray | None = None) -> CalibrationScores:
     """Calibration scores of ``sigma`` (default: the samples' own) for the samples' errors."""
     return calibration_scores(samples.errors, samples.sigma if sigma is None else sigma)
+
+
+CALIBRATION_GAPS = GapConfig(mode="squares", size=27, per_day=20, margin=11, seed=1)
+
+
+def held_back_cases(
+    store: Location,
+    model_config: Any,
+    days: list[int],
+    *,
+    truth: Location | None = None,
+    gaps: GapConfig = CALIBRATION_GAPS,
+) -> list[Case]:
+    """Cases on held-back ``days`` (indices into the raw cube), seen as in training: days after
+    the last of them count as unobserved.
+
+    Without ``truth``: simulated blocks (``gaps``) of observed land, scored against the hidden
+    observations. With ``truth`` (a synthetic archive's truth store): the real gaps of those
+    days, scored against the truth.
+    """
+    raw = cube.open_cube(store.url, store.storage_options)
+    sm = raw[cube.SM].isel(time=slice(0, max(days) + 1))
+    land = raw[cube.LAND].values.astype(bool)
+    lat, lon = raw["lat"].values, raw["lon"].values
+    fillable = fill_land_mask(land, lat, lon)
+    halo = max(model_config.receptive_radius, anomaly_reach())
+    periodic = is_global_lon(lon)
+    dates = pd.DatetimeIndex(raw["time"].values)
+    if truth is not None:
+        field = truth_field(truth, lat, lon)
+        return truth_cases(
+            sm, field, land, fillable, dates, days, model_config.half_window, halo, periodic
+        )
+    drawn = draw_gaps(sm, fillable, days, gaps, np.arange(sm.sizes["time"]))
+    return simulated_cases(sm, land, dates, drawn, halo, model_config.half_window, periodic)
+
+
+def calibrate_checkpoint(
+    store: Location,
+    model: Location,
+    days: list[int],
+    *,
+    truth: Location | None = None,
+    gaps: GapConfig = CALIBRATION_GAPS,
+    write: bool = True,
+    batch_size: int = 8,
+) -> ErrorModel:
+    """Fit the error model of an ``anomaly`` checkpoint on held-back ``days`` of ``store`` and,
+    with ``write``, store it in the checkpoint's config.json (the weights stay as they are)."""
+    from sgdsm_cloud.model.checkpoint import load_checkpoint, save_uncertainty
+
+    checkpoint = load_checkpoint(model.url, storage_options=model.storage_options)
+    raw = cube.open_cube(store.url, store.storage_options)
+    filler = ModelFiller.from_checkpoint(
+        checkpoint, batch_size=batch_size, valid_range=cube.physical_range(raw.attrs)
+    )
+    cases = held_back_cases(store, checkpoint.config, days, truth=truth, gaps=gaps)
+    dates = raw.indexes["time"]
+    description = {
+        "store": redact(store.url),
+        "days": [f"{dates[d]:%Y-%m-%d}" for d in days],
+        "reference": "truth in the real gaps" if truth is not None else "hidden observations",
+        "gaps": None if truth is not None else dataclasses.asdict(gaps),
+        "model_sha256": checkpoint.sha256,
+    }
+    error_model = calibrate(collect(cases, filler, desc="calibration"), description)
+    if write:
+        save_uncertainty(model, error_model)
+    return error_model

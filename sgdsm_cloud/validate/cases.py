@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sgdsm_cloud import cube
+from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.storage import Location, redact
 from sgdsm_cloud.validate.evaluate import Case
 from sgdsm_cloud.validate.masks import DayGaps, GapConfig, pattern_gaps, square_gaps
 from sgdsm_cloud.validate.product import Crop, read_days
@@ -136,3 +139,17 @@ def truth_cases(
             )
         )
     return cases
+
+
+def truth_field(location: Location, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
+    """The truth on the raw cube's cells, aligned by cell centre (either may be the larger)."""
+    ds = cube.open_store(location.url, location.storage_options, "sgdsm synth")
+    # truth.zarr from 'sgdsm synth' holds the field as 'sm'; an in-memory synthesis calls it 'truth'.
+    name = "truth" if "truth" in ds.variables else "sm"
+    if name not in ds.variables or ds[name].dims != ("time", "lat", "lon"):
+        raise StoreContractError(
+            f"{redact(location.url)}: expected a 'sm(time, lat, lon)' truth variable "
+            "(truth.zarr from 'sgdsm synth')"
+        )
+    half_cell = abs(float(lat[1] - lat[0])) / 2 if lat.size > 1 else 1e-6
+    return ds[name].reindex(lat=lat, lon=lon, method="nearest", tolerance=half_cell)

@@ -16,12 +16,18 @@ import pandas as pd
 import xarray as xr
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED
-from sgdsm_cloud.storage import Location, redact
+from sgdsm_cloud.storage import redact
 from sgdsm_cloud.validate import methods
 from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
-from sgdsm_cloud.validate.cases import draw_gaps, evenly, simulated_cases, truth_cases
+from sgdsm_cloud.validate.calibration import collect, score_sigma
+from sgdsm_cloud.validate.cases import (
+    draw_gaps,
+    evenly,
+    simulated_cases,
+    truth_cases,
+    truth_field,
+)
 from sgdsm_cloud.validate.context import Context
 from sgdsm_cloud.validate.evaluate import Case, Filler, evaluate
 from sgdsm_cloud.validate.insitu import (
@@ -33,7 +39,7 @@ from sgdsm_cloud.validate.insitu import (
     station_cell,
     station_table,
 )
-from sgdsm_cloud.validate.masks import GapConfig
+from sgdsm_cloud.validate.masks import DayGaps, GapConfig
 from sgdsm_cloud.validate.product import StoreProduct
 from sgdsm_cloud.validate.sweep import SweepResult
 from sgdsm_cloud.validate.timeseries import pick_points
@@ -145,12 +151,7 @@ def simulated(ctx: Context) -> SimulatedGaps:
     """Hide observed blocks, fill them with every method, score the hidden cells."""
     c = ctx.config
     window = 2 * ctx.filler.half_window + 1
-    sm = ctx.raw[cube.SM]
-    gaps = draw_gaps(sm, ctx.fill_land, ctx.days, c.gaps, ctx.period)
-    halo = max(c.context, ctx.filler.receptive_radius, anomaly_reach())
-    cases = simulated_cases(
-        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic
-    )
+    gaps, cases = _simulated_cases(ctx)
     if not cases:
         return SimulatedGaps(c.gaps, window, None, pd.DataFrame(columns=BLOCK_COLUMNS))
     fillers, unavailable = _gap_methods(ctx)
@@ -177,6 +178,80 @@ def simulated(ctx: Context) -> SimulatedGaps:
         result.pairs,
         shown,
     )
+
+
+def _simulated_cases(ctx: Context) -> tuple[list[DayGaps], list[Case]]:
+    """The simulated gaps of the validated days and their cases (deterministic: every check
+    that asks gets the same)."""
+    sm = ctx.raw[cube.SM]
+    gaps = draw_gaps(sm, ctx.fill_land, ctx.days, ctx.config.gaps, ctx.period)
+    halo = max(ctx.config.context, ctx.filler.receptive_radius, anomaly_reach())
+    cases = simulated_cases(
+        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic
+    )
+    return gaps, cases
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The standard errors of filled values against their errors on the simulated gaps.
+
+    Attributes:
+        summary: one ``item``/``value`` row per score (cells, RMSE, RMS sigma, coverage of
+            +-1 and +-2 sigma with their nominal values, spread-skill correlation, NLL).
+        deciles: per decile of sigma: its RMS, the RMSE, the cells and both coverages.
+        reliability: nominal central interval probability against the observed coverage.
+        errors, sigma: the values behind them (for figures).
+        skipped: why nothing was scored (None when something was).
+    """
+
+    summary: pd.DataFrame | None
+    deciles: pd.DataFrame | None
+    reliability: pd.DataFrame | None
+    errors: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    skipped: str | None = None
+
+
+def calibration(ctx: Context) -> Calibration:
+    """Coverage, reliability and spread-skill of the model's sigma on the simulated gaps.
+
+    The model runs on the same cases as the simulated-gap programme (the product's rule:
+    values clamped to the source's range); a checkpoint without an error model gives no sigma,
+    and the result says so.
+    """
+    if not ctx.filler.predict.has_uncertainty:
+        return Calibration(
+            None,
+            None,
+            None,
+            skipped=(
+                f"The model ({ctx.checkpoint.config.variant} variant) has no error model, so "
+                "filled values have no standard error; only the 'anomaly' variant, calibrated "
+                "on held-back simulated gaps, has one (docs/model.md)."
+            ),
+        )
+    _, cases = _simulated_cases(ctx)
+    samples = collect(cases, ctx.filler, desc="calibration")
+    if len(samples) == 0:
+        return Calibration(None, None, None, skipped="No simulated gap to score.")
+    scores = score_sigma(samples)
+    summary = pd.DataFrame(
+        [
+            ("filled cells scored", scores.n),
+            ("RMSE (m3 m-3)", round(scores.rmse, 4)),
+            ("RMS of sigma (m3 m-3)", round(scores.mean_sigma, 4)),
+            ("coverage of +-1 sigma (nominal 0.683)", round(scores.coverage[0], 3)),
+            ("coverage of +-2 sigma (nominal 0.954)", round(scores.coverage[1], 3)),
+            ("r(decile sigma, decile RMSE)", round(scores.spread_skill_r, 3)),
+            ("Gaussian NLL (nats)", round(scores.nll, 3)),
+        ],
+        columns=["item", "value"],
+    )
+    deciles = pd.DataFrame(scores.deciles)
+    deciles.insert(0, "decile", np.arange(1, len(deciles) + 1))
+    reliability = pd.DataFrame(scores.reliability, columns=["nominal", "observed"])
+    return Calibration(summary, deciles, reliability, samples.errors, samples.sigma)
 
 
 def _gap_methods(ctx: Context) -> tuple[dict[str, Filler], dict[str, str]]:
@@ -379,7 +454,7 @@ def truth(ctx: Context) -> Truth:
     c = ctx.config
     if c.truth is None:
         raise ValueError("the truth comparison needs a truth store (ValidateConfig.truth)")
-    field = _truth_field(c.truth, ctx.lat, ctx.lon)
+    field = truth_field(c.truth, ctx.lat, ctx.lon)
     truth_days = pd.DatetimeIndex(field["time"].values)
     days = [d for d in ctx.days if ctx.dates[d] in truth_days]
     if not days:
@@ -411,20 +486,6 @@ def truth(ctx: Context) -> Truth:
     return Truth(result.table, result.pairs)
 
 
-def _truth_field(location: Location, lat: np.ndarray, lon: np.ndarray) -> xr.DataArray:
-    """The truth on the raw cube's cells, aligned by cell centre (either may be the larger)."""
-    ds = cube.open_store(location.url, location.storage_options, "sgdsm synth")
-    # truth.zarr from 'sgdsm synth' holds the field as 'sm'; an in-memory synthesis calls it 'truth'.
-    name = "truth" if "truth" in ds.variables else "sm"
-    if name not in ds.variables or ds[name].dims != ("time", "lat", "lon"):
-        raise StoreContractError(
-            f"{redact(location.url)}: expected a 'sm(time, lat, lon)' truth variable "
-            "(truth.zarr from 'sgdsm synth')"
-        )
-    half_cell = abs(float(lat[1] - lat[0])) / 2 if lat.size > 1 else 1e-6
-    return ds[name].reindex(lat=lat, lon=lon, method="nearest", tolerance=half_cell)
-
-
 @dataclass(frozen=True)
 class Validation:
     """Every result of one run, what the report is rendered from.
@@ -432,6 +493,7 @@ class Validation:
     Attributes:
         run: the run's settings and provenance (``run.json``).
         insitu, truth, sweep: None when not asked for.
+        calibration: the standard errors on the simulated gaps (None: not computed).
         sweep_same_gaps: the sweep was scored on the main table's days and gaps.
     """
 
@@ -444,3 +506,4 @@ class Validation:
     truth: Truth | None
     sweep: SweepResult | None = None
     sweep_same_gaps: bool = True
+    calibration: Calibration | None = None

@@ -212,3 +212,36 @@ def time_series(
     ax.legend(fontsize=7, loc="best")
     fig.autofmt_xdate()
     return _save(fig, path)
+
+
+def calibration(
+    path: Path,
+    reliability: list[tuple[float, float]],
+    deciles: list[tuple[float, float]],
+    title: str,
+) -> Path:
+    """Reliability diagram (observed against nominal coverage of central Gaussian intervals)
+    and spread-skill (RMSE against RMS sigma per decile of sigma), each with its 1:1 line."""
+    fig = _figure(7.2, 3.4)
+    left, right = fig.subplots(1, 2)
+    nominal, observed = (np.array(v, float) for v in zip(*reliability, strict=True))
+    left.plot([0, 1], [0, 1], "k--", linewidth=0.8)
+    left.plot(nominal, observed, "o-", color="#4575b4", markersize=4)
+    for level in (0.6827, 0.9545):
+        left.axvline(level, color="#bbbbbb", linewidth=0.6)
+    left.set_xlim(0, 1)
+    left.set_ylim(0, 1)
+    left.set_xlabel("nominal coverage of the interval", fontsize=8)
+    left.set_ylabel("observed coverage", fontsize=8)
+    left.set_title("reliability", fontsize=9)
+    sigma, rmse = (np.array(v, float) for v in zip(*deciles, strict=True))
+    top = float(max(sigma.max(), rmse.max())) * 1.05 if sigma.size else 0.1
+    right.plot([0, top], [0, top], "k--", linewidth=0.8)
+    right.plot(sigma, rmse, "o-", color="#f46d43", markersize=4)
+    right.set_xlim(0, top)
+    right.set_ylim(0, top)
+    right.set_xlabel("RMS of sigma in the decile (m3 m-3)", fontsize=8)
+    right.set_ylabel("RMSE in the decile (m3 m-3)", fontsize=8)
+    right.set_title("spread-skill, deciles of sigma", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)

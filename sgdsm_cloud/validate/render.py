@@ -13,6 +13,7 @@ import numpy as np
 
 from sgdsm_cloud.validate import figures
 from sgdsm_cloud.validate.checks import (
+    Calibration,
     DayMap,
     InSitu,
     Overview,
@@ -51,6 +52,8 @@ def render_report(folder: Path, validation: Validation) -> Path:
         map_section(v.product_map, figs),
         simulated_section(v.simulated, figs),
     ]
+    if v.calibration is not None:
+        sections.append(calibration_section(v.calibration, figs))
     if v.insitu is not None:
         sections.append(insitu_section(v.insitu, figs))
     sections.append(timeseries_section(v.timeseries, figs))
@@ -145,6 +148,36 @@ def simulated_section(result: SimulatedGaps, figs: Path) -> Section:
             "Filled against original values on the hidden cells",
         ),
     ]
+    return section
+
+
+CALIBRATION_INTRO = (
+    "The standard error (sigma, the product's sm_uncertainty) the model gives each filled value, "
+    "against the value's error on the hidden cells of the simulated missing regions (the same "
+    "blocks as above). Calibrated, +-1 sigma covers 68.3 % and +-2 sigma 95.4 % of the errors, "
+    "the reliability curve follows the diagonal, and the RMSE grows with sigma across its deciles."
+)
+
+
+def calibration_section(result: Calibration, figs: Path) -> Section:
+    section = Section("Uncertainty calibration", [CALIBRATION_INTRO])
+    if result.summary is None or result.deciles is None or result.reliability is None:
+        section.paragraphs.append(result.skipped or "Nothing to score.")
+        return section
+    section.tables += [
+        Table("calibration", "Coverage and spread-skill of sigma on the hidden cells", result.summary),
+        Table("calibration_deciles", "RMSE per decile of sigma (spread-skill)", result.deciles),
+        Table("calibration_reliability", "Reliability: coverage of central intervals", result.reliability),
+    ]  # fmt: skip
+    path = figures.calibration(
+        figs / "calibration.png",
+        list(result.reliability.itertuples(index=False, name=None)),
+        list(zip(result.deciles["sigma"], result.deciles["rmse"], strict=True)),
+        "Standard error of filled values, simulated gaps",
+    )
+    section.figures.append(
+        FigureRef(path, "Reliability diagram and RMSE per decile of sigma (1:1 dashed)")
+    )
     return section
 
 

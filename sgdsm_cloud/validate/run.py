@@ -72,6 +72,7 @@ def compute_validation(config: ValidateConfig) -> checks.Validation:
     insitu = checks.insitu(ctx) if config.insitu else None
     timeseries = checks.timeseries(ctx)
     truth = checks.truth(ctx) if config.truth else None
+    calibration = checks.calibration(ctx)
     sweep = None
     if config.sweep != "none":
         sweep = run_sweep(config.sweep_config())
@@ -80,7 +81,7 @@ def compute_validation(config: ValidateConfig) -> checks.Validation:
         sweep = read_sweep(config.sweep_table)
     return checks.Validation(
         run_record(ctx), overview, day_map, simulated, insitu, timeseries, truth, sweep,
-        sweep is None or same_gaps(ctx, sweep),
+        sweep is None or same_gaps(ctx, sweep), calibration,
     )  # fmt: skip
 
 
