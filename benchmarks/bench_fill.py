@@ -5,7 +5,9 @@
 Workload: a regional raw cube at 0.25 degrees (real land fraction from the GLOBE mask over
 West Africa and the Gulf of Guinea, random soil moisture with 60 % of cell-days missing, so
 every day of every land tile has gaps) and a randomly initialised ``small`` network (5 layers,
-24 maps: the compute per day is what matters here, not the weights).
+24 maps: the compute per day is what matters here, not the weights); the overhead ratio is also
+measured with the ``anomaly`` preset carrying an error model (about a quarter of ``small``'s
+compute per day, plus the standard error of every filled value and its ``sm_uncertainty`` writes).
 
 1. Overhead ratio, round-robin (``common.interleaved``, one warm-up round in the full run,
    which is how a long fill sees its tiles: after the first ones): the end-to-end ``run_fill`` on a
@@ -77,17 +79,27 @@ def write_region(path: Path, days: int, cells: int, seed: int = 0) -> str:
     return str(path)
 
 
-def write_model(path: Path) -> str:
+def write_model(path: Path, preset: str = "small") -> str:
+    """A randomly initialised checkpoint of ``preset``; ``anomaly`` carries an error model (the
+    builtin model's, so that every filled value gets its standard error as in the product)."""
     import torch
 
-    from sgdsm_cloud.model.checkpoint import save_checkpoint
+    from sgdsm_cloud.model.builtin import resolve_model
+    from sgdsm_cloud.model.checkpoint import load_checkpoint, save_checkpoint
     from sgdsm_cloud.model.config import ModelConfig
     from sgdsm_cloud.model.network import SGDSMNet
 
     torch.manual_seed(0)
-    config = ModelConfig.preset("small")
+    config = ModelConfig.preset(preset)
+    uncertainty = None
+    if preset == "anomaly":
+        uncertainty = load_checkpoint(resolve_model("builtin:lprm-x-d-025")).uncertainty
     save_checkpoint(
-        path, SGDSMNet(config), config, {"trained_on": "nothing: random weights for a benchmark"}
+        path,
+        SGDSMNet(config, uncertainty),
+        config,
+        {"trained_on": "nothing: random weights for a benchmark"},
+        uncertainty=uncertainty,
     )
     return str(path)
 
@@ -213,6 +225,45 @@ def worker_scaling(
     ]  # fmt: skip
 
 
+def overhead(
+    raw_url: str,
+    model_dir: str,
+    root: Path,
+    config: FillConfig,
+    warmup: int,
+    repeats: int,
+    label: str,
+) -> list[dict[str, Any]]:
+    """End-to-end fill / network time, round-robin, on one single-threaded worker."""
+    cluster, client = one_worker()
+    network_times: list[float] = []
+    try:
+        times = interleaved(
+            {
+                "network": lambda: network_times.append(
+                    network_seconds(raw_url, model_dir, config)[0]
+                ),
+                "end-to-end": lambda: end_to_end_seconds(
+                    raw_url, model_dir, root / "out-overhead.zarr", config, client
+                ),
+            },
+            warmup=warmup,
+            repeats=repeats,
+        )
+    finally:
+        client.close()
+        cluster.close()
+    network = Samples(tuple(network_times[warmup:]))
+    ratio = per_round(lambda e2e, net: e2e / net, times["end-to-end"], network)
+    return [
+        result(f"{label}: end-to-end fill / network on the same blocks", ratio, "time ratio",
+               reference="network time (with sigma), same run",
+               note=f"target <= {OVERHEAD_TARGET}; writes sm, flag and sm_uncertainty"),
+        result(f"{label}: end-to-end fill", times["end-to-end"], "s"),
+        result(f"{label}: network only", network, "s", note="1 torch thread, with sigma"),
+    ]  # fmt: skip
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     cells, tile_cells, tile_days = (32, 16, 46) if quick else (64, 32, 92)
     years = (1, 2) if quick else (1, 4)
@@ -260,6 +311,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
         rows += worker_scaling(raws[years[0]], model_dir, root, config, warmup, repeats, label)
+        rows += overhead(raws[years[0]], write_model(root / "anomaly", "anomaly"), root, config,
+                         warmup, repeats, f"{label}, anomaly + error model")  # fmt: skip
 
         peaks = {}
         for n in years:
