@@ -24,6 +24,13 @@ def test_the_lprm_x_band_model_ships_with_its_card_and_loads_by_name():
     card = (folder / CARD).read_text()
     for fact in ("X band", "descending", "0.25", "2015-04-01", "RMSE", "out of domain"):
         assert fact in card, fact
+    # its error model: JSON numbers, calibrated on held-back days of its own training period
+    assert checkpoint.uncertainty is not None
+    calibration = checkpoint.uncertainty.calibration
+    assert calibration["days"] == "2015-04-05 .. 2015-04-10"
+    assert calibration["model_sha256"] == checkpoint.sha256
+    for fact in ("standard error", "coverage", "sm_uncertainty"):
+        assert fact in card, fact
 
 
 def test_an_unknown_name_lists_the_shipped_models():
@@ -53,3 +60,5 @@ def test_the_shipped_model_fills_real_days_inside_the_lprm_range(real_lprm_dir, 
     np.testing.assert_array_equal(sm[observed], raw.sm.values[observed])
     assert 0.0 <= np.nanmin(sm[flag == FLAG_FILLED]) and np.nanmax(sm[flag == FLAG_FILLED]) <= 0.99
     assert filled.sm.attrs["valid_max"] == 0.99
+    sigma = filled.sm_uncertainty.values[flag == FLAG_FILLED]
+    assert np.isfinite(sigma).all() and 0.001 <= sigma.min() and np.median(sigma) < 0.2
