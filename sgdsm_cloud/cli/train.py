@@ -2,7 +2,9 @@
 
 Train SGD-SM on a raw cube: real gap patterns are laid over observed patches and the network
 learns to restore them. A checkpoint (model.safetensors + config.json) is written every epoch;
-re-running the same command resumes after the last completed epoch.
+re-running the same command resumes after the last completed epoch. An ``anomaly`` model is
+then given its error model (a standard error for every filled value), fitted on squares hidden
+on the held-back days after the last training centre day (--no-calibrate: skip).
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import argparse
 import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.model.config import PRESETS, TrainConfig
 from sgdsm_cloud.options import add_options, from_args
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.storage import Location
 
 log = logging.getLogger("sgdsm_cloud.train")
 
@@ -41,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--storage-options", metavar="JSON", help="fsspec options for --store and --out"
+    )
+    parser.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="do not fit the anomaly variant's error model (the standard error of filled values) "
+        "on the held-back days after training",
     )
 
 
@@ -73,4 +86,34 @@ def run(args: argparse.Namespace) -> int:
             last.val_mae,
             out.url,
         )
+    if args.calibrate and model_config.variant == "anomaly":
+        calibrate(store, out)
     return 0
+
+
+def calibrate(store: Location, out: Location) -> None:
+    """Fit the error model of the checkpoint at ``out`` on the held-back days of ``store``."""
+    from sgdsm_cloud import cube
+    from sgdsm_cloud.model.checkpoint import load_checkpoint
+    from sgdsm_cloud.validate.calibration import calibrate_checkpoint, held_back_days
+
+    checkpoint = load_checkpoint(out.url, storage_options=out.storage_options)
+    time = cube.open_cube(store.url, store.storage_options)["time"].values
+    days = held_back_days(time, checkpoint.provenance)
+    if not days:
+        log.warning(
+            "no held-back days (validation_fraction 0?): the model gets no error model, so "
+            "its filled values will have no standard error"
+        )
+        return
+    try:
+        fitted = calibrate_checkpoint(store, out, days).calibration["fit"]
+    except ValueError as err:  # too few held-back cells: no 27 x 27 square of observed land
+        log.warning("no error model fitted (%s): filled values will have no standard error", err)
+        return
+    log.info(
+        "error model fitted on %d held-back cells: +-1 sigma covers %.3f, +-2 sigma %.3f",
+        fitted["cells"],
+        fitted["coverage_1sigma"],
+        fitted["coverage_2sigma"],
+    )

@@ -104,6 +104,7 @@ def score_sigma(samples: ErrorSamples, sigma: np.ndarray | None = None) -> Calib
 
 
 CALIBRATION_GAPS = GapConfig(mode="squares", size=27, per_day=20, margin=11, seed=1)
+MIN_CELLS, MIN_SQUARE = 5000, 7  # below MIN_CELLS held-back cells, smaller squares are tried
 
 
 def held_back_cases(
@@ -149,7 +150,12 @@ def calibrate_checkpoint(
     batch_size: int = 8,
 ) -> ErrorModel:
     """Fit the error model of an ``anomaly`` checkpoint on held-back ``days`` of ``store`` and,
-    with ``write``, store it in the checkpoint's config.json (the weights stay as they are)."""
+    with ``write``, store it in the checkpoint's config.json (the weights stay as they are).
+
+    Squares of ``gaps.size`` that leave fewer than ``MIN_CELLS`` cells (small grids, days with
+    few fully observed blocks) are halved, down to ``MIN_SQUARE`` cells; the size used is
+    recorded. Raises ValueError when even then too few cells remain to fit the model.
+    """
     from sgdsm_cloud.model.checkpoint import load_checkpoint, save_uncertainty
 
     checkpoint = load_checkpoint(model.url, storage_options=model.storage_options)
@@ -157,8 +163,13 @@ def calibrate_checkpoint(
     filler = ModelFiller.from_checkpoint(
         checkpoint, batch_size=batch_size, valid_range=cube.physical_range(raw.attrs)
     )
-    cases = held_back_cases(store, checkpoint.config, days, truth=truth, gaps=gaps)
-    dates = raw.indexes["time"]
+    while True:  # squares as large as the held-back days hold enough of
+        cases = held_back_cases(store, checkpoint.config, days, truth=truth, gaps=gaps)
+        samples = collect(cases, filler, desc="calibration")
+        if truth is not None or len(samples) >= MIN_CELLS or gaps.size <= MIN_SQUARE:
+            break
+        gaps = dataclasses.replace(gaps, size=max(MIN_SQUARE, gaps.size // 2))
+    dates = pd.DatetimeIndex(raw["time"].values)
     description = {
         "store": redact(store.url),
         "days": [f"{dates[d]:%Y-%m-%d}" for d in days],
@@ -166,7 +177,20 @@ def calibrate_checkpoint(
         "gaps": None if truth is not None else dataclasses.asdict(gaps),
         "model_sha256": checkpoint.sha256,
     }
-    error_model = calibrate(collect(cases, filler, desc="calibration"), description)
+    error_model = calibrate(samples, description)
     if write:
         save_uncertainty(model, error_model)
     return error_model
+
+
+def held_back_days(time: np.ndarray, provenance: dict[str, Any]) -> list[int]:
+    """Indices into ``time`` of the training period's days after its last training centre day
+    (the buffer and the validation days: no training sample is centred on them); empty when
+    training held nothing back."""
+    try:
+        last_train = pd.Timestamp(provenance["train_centre_days"][1])
+        period_end = pd.Timestamp(provenance["train_period"][1])
+    except (KeyError, TypeError, IndexError):
+        return []
+    dates = pd.DatetimeIndex(time)
+    return [int(i) for i in np.flatnonzero((dates > last_train) & (dates <= period_end))]

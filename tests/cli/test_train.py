@@ -41,3 +41,25 @@ def test_a_bad_option_value_names_the_option(tmp_path, capsys):
     )
     assert code == EXIT_ERROR
     assert "min_label_fraction" in capsys.readouterr().err
+
+
+def test_an_anomaly_model_leaves_training_with_its_error_model(tmp_path):
+    _, observed, land = smooth_cube(days=12, ny=44, nx=44)
+    store = write_cube(tmp_path / "raw.zarr", observed, land)
+    options = (
+        "--preset anomaly --layers 2 --features 4 --patch 16 --stride 8 --min-label-fraction 0.5 "
+        "--batch-size 8 --samples-per-epoch 8 --epochs 1 --device cpu --validation-fraction 0.2"
+    )
+    out = tmp_path / "model"
+    assert main(["-q", "train", "--store", store, "--out", str(out), *options.split()]) == EXIT_OK
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.uncertainty is not None
+    calibration = checkpoint.uncertainty.calibration
+    last_train = checkpoint.provenance["train_centre_days"][1]
+    assert calibration["days"][0] > last_train  # only days no training sample is centred on
+    assert calibration["days"][-1] == checkpoint.provenance["train_period"][1]
+    assert calibration["fit"]["cells"] > 500
+    no_error_model = tmp_path / "plain"
+    argv = ["-q", "train", "--store", store, "--out", str(no_error_model), "--no-calibrate"]
+    assert main([*argv, *options.split()]) == EXIT_OK
+    assert load_checkpoint(no_error_model).uncertainty is None
