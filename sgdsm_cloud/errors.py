@@ -17,6 +17,11 @@ class StorageError(SgdsmError, OSError):
     """A store or source cannot be reached (credentials, bucket, permissions)."""
 
 
+class AuthenticationError(SgdsmError):
+    """Credentials for a source are missing, wrong or expired (e.g. the Earthdata token); the
+    message names the variable to set. Raised before any file is read."""
+
+
 class BadInputFile(SgdsmError):
     """One raw archive file cannot be used; it is quarantined, the run goes on.
 

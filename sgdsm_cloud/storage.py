@@ -23,6 +23,8 @@ from sgdsm_cloud.errors import ConfigError, SgdsmError, StorageError
 _SECRET_KEYS = re.compile(r"(secret|token|password|key)", re.IGNORECASE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # s3:, file:, C: (a Windows drive)
 _ENCODED_DOT = re.compile(r"%2e", re.IGNORECASE)
+EARTHDATA_PREFIX = "earthdata:"  # a NASA Earthdata collection by short name (ingest.earthdata)
+_SECRETS: set[str] = set()  # values redact() always hides (register_secret)
 
 
 class UnsafeKeyError(SgdsmError, ValueError):
@@ -80,7 +82,10 @@ def parse_storage_options(text: str | None) -> dict[str, Any]:
 
 
 def protocol_of(url: str) -> str:
-    """The fsspec protocol of ``url`` (``file`` for plain paths)."""
+    """The fsspec protocol of ``url`` (``file`` for plain paths; ``earthdata`` for a NASA
+    Earthdata collection, ``earthdata:SHORT_NAME``)."""
+    if url.startswith(EARTHDATA_PREFIX):
+        return "earthdata"
     return url.split("://", 1)[0] if "://" in url else "file"
 
 
@@ -107,6 +112,8 @@ class Location:
     @classmethod
     def from_cli(cls, url: str, options_json: str | None = None) -> Location:
         options = {**default_storage_options(url), **parse_storage_options(options_json)}
+        if url.startswith(EARTHDATA_PREFIX):
+            return cls(url.strip(), options)
         return cls(url.rstrip("/") if "://" in url else os.path.abspath(url), options)
 
     @property
@@ -154,14 +161,22 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def register_secret(value: str) -> None:
+    """Make :func:`redact` hide ``value`` in this process from now on (e.g. an Earthdata token
+    obtained from ~/.netrc credentials, which is in neither the options nor the environment)."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
 def redact(text: str, options: dict[str, Any] | None = None) -> str:
-    """Replace every secret-looking value from ``options`` and the AWS environment with ``***``."""
+    """Replace every secret-looking value from ``options`` and the environment (AWS keys,
+    ``EARTHDATA_TOKEN``), and every registered secret, with ``***``."""
     secrets = [
         str(v)
         for source in (options or {}, os.environ)
         for k, v in _flatten(source)
         if _SECRET_KEYS.search(k) and v and len(str(v)) >= 4
-    ]
+    ] + list(_SECRETS)
     for secret in sorted(set(secrets), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

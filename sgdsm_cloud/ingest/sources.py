@@ -1,4 +1,5 @@
-"""List raw archive files under local paths, globs and s3:// prefixes, and read them through fsspec.
+"""List raw archive files under local paths, globs, s3:// prefixes, http(s):// URLs and NASA
+Earthdata collections, and read them (fsspec, or ``ingest.http`` for HTTP).
 
 A file named explicitly is always a candidate (an unrecognised name is quarantined). Walking a
 directory or prefix keeps files with an archive extension only, and skips hidden entries and
@@ -10,6 +11,11 @@ to directories. Links are followed, each directory once: a link back to a direct
 own path (a loop) is reported, never followed, so a looping tree lists in one pass. Entries
 the walk finds broken (a dangling or looping link, a directory named like an archive file)
 come back with a ``problem`` and are quarantined without being read.
+
+An ``https://`` URL is a file when its name has an archive extension, else an HTML directory
+listing (Apache or GES DISC style), walked into its subdirectories. ``earthdata:SHORT_NAME``
+lists a collection's granules through CMR (``ingest.earthdata``). Every HTTP file's size comes
+from a HEAD request; the first one checks the Earthdata token before any file is read.
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from sgdsm_cloud.errors import BadInputFile, ConfigError
+from sgdsm_cloud.ingest import earthdata, http
 from sgdsm_cloud.ingest.retry import TransientStorageError, is_transient
-from sgdsm_cloud.storage import Location, check_reachable, redact
+from sgdsm_cloud.storage import Location, check_reachable, public_url, redact
 
-ARCHIVE_EXTENSIONS = (".nc4", ".nc", ".h5", ".he5")
+ARCHIVE_EXTENSIONS = earthdata.ARCHIVE_EXTENSIONS
 _GLOB_CHARS = "*?["
+_WEB = ("http", "https", "earthdata")
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,10 @@ class SourceFile:
 
     @property
     def name(self) -> str:
-        return posixpath.basename(self.location.url.rstrip("/"))
+        name = posixpath.basename(self.location.url.rstrip("/"))
+        if self.location.protocol in ("http", "https"):  # the file's own name, as on disk
+            return unquote(name.split("?", 1)[0], errors="surrogateescape")
+        return name
 
 
 def list_sources(locations: tuple[Location, ...]) -> list[SourceFile]:
@@ -57,7 +69,12 @@ def list_sources(locations: tuple[Location, ...]) -> list[SourceFile]:
     """
     checked: set[tuple[str, str]] = set()
     found: dict[str, SourceFile] = {}
+    web = [location for location in locations if location.protocol in _WEB]
+    for source in _list_web(web) if web else []:
+        found.setdefault(source.url, source)
     for location in locations:
+        if location.protocol in _WEB:
+            continue
         bucket = (location.protocol, location.path.split("/", 1)[0])
         if location.protocol != "file" and bucket not in checked:
             check_reachable(location)
@@ -94,6 +111,58 @@ def _list_one(location: Location) -> list[SourceFile]:
         return [_source(location, info)]
     entries = fs.find(path, detail=True)
     return [_source(location, e) for e in entries.values() if _walkable(e["name"], path)]
+
+
+def _list_web(locations: list[Location]) -> list[SourceFile]:
+    """HTTP(S) files, listings and Earthdata collections: URLs first, then one HEAD each.
+
+    The token is required for a collection and used, when found, for NASA hosts otherwise; a
+    missing, wrong or expired one raises AuthenticationError here, before any file is read.
+    """
+    collections = [loc for loc in locations if loc.protocol == "earthdata"]
+    token = earthdata.credentials(required=bool(collections))
+    named: list[str] = []  # URLs given as files: a 404 means a wrong SOURCE
+    urls: list[str] = []
+    for location in collections:
+        urls += earthdata.search(*earthdata.collection(location), token)
+    for location in locations:
+        if location.protocol == "earthdata":
+            continue
+        url = public_url(location.url)
+        if _archive_name(url):
+            named.append(url)
+            continue
+        secret = token.value if token is not None and earthdata.sends_token_to(url) else None
+        try:
+            urls += http.walk(url, secret)
+        except http.HttpStatusError as err:
+            raise ConfigError(
+                f"source {url} cannot be listed (HTTP {err.status}); check the URL"
+            ) from None
+        except http.NotAListing:  # a file without an archive extension
+            named.append(url)
+    urls = sorted(set(urls + named))
+    urls = [u for u in urls if u in named or _archive_name(u)]
+    found = http.sizes(urls, lambda u: earthdata.options_for(u, token).get(earthdata.TOKEN_OPTION))
+    sources = []
+    for url in urls:
+        size = found[url]
+        if isinstance(size, http.HttpStatusError):
+            if url in named and size.status in (404, 410):
+                raise ConfigError(
+                    f"source {url} does not exist (HTTP {size.status}); check the URL"
+                )
+            what = "access denied" if size.status == 403 else f"HTTP {size.status}"
+            problem = f"cannot read the file: {what}{f' ({size.detail})' if size.detail else ''}"
+            sources.append(SourceFile(Location(url, earthdata.options_for(url, token)), 0, problem))
+            continue
+        sources.append(SourceFile(Location(url, earthdata.options_for(url, token)), size))
+    return sources
+
+
+def _archive_name(url: str) -> bool:
+    name = posixpath.basename(url.split("?", 1)[0].rstrip("/"))
+    return name.lower().endswith(ARCHIVE_EXTENSIONS) and not name.startswith(".")
 
 
 def _list_local(path: str) -> list[SourceFile]:
@@ -199,6 +268,8 @@ def read_bytes(source: SourceFile) -> bytes:
     connection, timeout, 5xx) raises TransientStorageError instead, so the slab is retried
     and a good file is never quarantined for a network hiccup.
     """
+    if source.location.protocol in ("http", "https"):
+        return _read_http(source)
     try:
         return source.location.filesystem().cat_file(source.location.path)
     except (
@@ -212,3 +283,19 @@ def read_bytes(source: SourceFile) -> bytes:
         if isinstance(err, PermissionError) or "AccessDenied" in reason or "Forbidden" in reason:
             reason = f"access denied ({reason})"
         raise BadInputFile(source.url, f"cannot read the file: {reason}") from None
+
+
+def _read_http(source: SourceFile) -> bytes:
+    """GET one file (token from the source's options); errors as :func:`read_bytes` says.
+
+    A refused token (401) raises AuthenticationError: the run stops, keeping finished slabs.
+    """
+    token = source.location.storage_options.get(earthdata.TOKEN_OPTION)
+    try:
+        return http.fetch(source.url, token)
+    except http.HttpStatusError as err:
+        what = "access denied" if err.status == 403 else f"HTTP {err.status}"
+        detail = redact(err.detail, source.location.storage_options)
+        raise BadInputFile(
+            source.url, f"cannot read the file: {what}{f' ({detail})' if detail else ''}"
+        ) from None
