@@ -7,6 +7,17 @@ A raw cube is a zarr v3 group with:
 * ``land(lat, lon)`` uint8 (1 = land) and ``land_fraction(lat, lon)`` float32;
 * per-day provenance: ``day_status(time)`` (missing / ingested / quarantined),
   ``source_file(time)``, ``source_sha256(time)``, ``source_size(time)``;
+* optional, written by ``sgdsm ingest`` since the source's quality layers are kept (a cube
+  without them still opens, trains and fills; its product then has no uncertainty of observed
+  values and no ``frozen`` flag):
+
+  - ``sm_error(time, lat, lon)`` float32 m3 m-3, NaN where missing: the source product's own
+    error estimate of each observed value (LPRM ``soil_moisture_<band>_error``). JAXA SMC
+    carries none: all NaN, and the variable's ``comment`` says so;
+  - ``frozen(time, lat, lon)`` uint8: 1 where the source's surface temperature is below
+    :data:`FREEZING_K`, 0 where it is at or above, 255 (the zarr fill value) where the source
+    gives none that day (LPRM ``ts``; JAXA SMC carries none: 255 everywhere);
+
 * root attributes: CF/ACDD metadata, the product (``source_product``, ``source_variable``,
   ``source_pass``) and ``quarantine``, a list of ``{"file", "reason"}`` records.
 """
@@ -30,6 +41,8 @@ SOURCE_FILE = "source_file"
 SOURCE_SHA256 = "source_sha256"
 SOURCE_SIZE = "source_size"
 PROVENANCE_VARS = (DAY_STATUS, SOURCE_FILE, SOURCE_SHA256, SOURCE_SIZE)
+SM_ERROR, FROZEN = "sm_error", "frozen"
+QUALITY_VARS = (SM_ERROR, FROZEN)  # optional (time, lat, lon) layers of the source's quality
 
 STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED = 0, 1, 2
 
@@ -64,6 +77,67 @@ DAY_STATUS_ATTRS = {
     "flag_values": [STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED],
     "flag_meanings": "missing ingested quarantined",
 }
+# Soil is taken as frozen below the freezing point of water: LPRM's own retrievals stop there
+# (the lowest skin temperature next to a retrieval in the real file of 2015-04-01 is 273.1 K,
+# over 96,207 cells), and ISMN's quality flags D01-D03 use the same 0 C (docs/quality.md).
+FREEZING_K = 273.15
+FROZEN_NO, FROZEN_YES, FROZEN_UNKNOWN = 0, 1, 255
+SM_ERROR_ATTRS = {
+    "standard_name": "volume_fraction_of_condensed_water_in_soil standard_error",
+    "long_name": "error estimate of the retrieved surface soil moisture, from the source product",
+    "units": "m3 m-3",
+}
+FROZEN_ATTRS = {
+    "long_name": f"surface frozen (source skin temperature below {FREEZING_K} K)",
+    "flag_values": [FROZEN_NO, FROZEN_YES, FROZEN_UNKNOWN],
+    "flag_meanings": "not_frozen frozen no_temperature",
+}
+_QUALITY_COMMENTS = {
+    "lprm": (
+        "LPRM soil_moisture_<band>_error: int16 percent (volumetric) x scale_factor 0.01 = m3 m-3; "
+        "NaN where the file gives none or sm is missing.",
+        "From LPRM ts (skin temperature, int16 x 0.1 K). LPRM writes ts only where it "
+        "retrieved soil moisture, so 255 marks every other cell.",
+    ),
+    "jaxa": (
+        "JAXA AMSR2 L3 SMC carries no error estimate of its retrievals: all NaN.",
+        "JAXA AMSR2 L3 SMC carries no surface temperature: 255 (unknown) everywhere, so the "
+        "product never flags frozen days of this source.",
+    ),
+}
+
+
+def quality_variables(
+    shape: tuple[int, int, int], chunks: tuple[int, int, int], product: str
+) -> dict[str, tuple[tuple[str, ...], Any, dict[str, Any]]]:
+    """``sm_error`` (all NaN) and ``frozen`` (all unknown) as lazy template variables."""
+    import dask.array as da
+
+    error_comment, frozen_comment = _QUALITY_COMMENTS.get(product.lower(), ("", ""))
+    dims = ("time", "lat", "lon")
+    return {
+        SM_ERROR: (
+            dims,
+            da.full(shape, np.nan, dtype="float32", chunks=chunks),
+            {**SM_ERROR_ATTRS, **({"comment": error_comment} if error_comment else {})},
+        ),
+        FROZEN: (
+            dims,
+            da.full(shape, FROZEN_UNKNOWN, dtype="uint8", chunks=chunks),
+            {**FROZEN_ATTRS, **({"comment": frozen_comment} if frozen_comment else {})},
+        ),
+    }
+
+
+def frozen_state(ts_kelvin: np.ndarray) -> np.ndarray:
+    """``frozen`` values of a skin temperature field (K, NaN where none): 1 / 0 / 255."""
+    ts = np.asarray(ts_kelvin)
+    state = np.full(ts.shape, FROZEN_UNKNOWN, dtype="uint8")
+    known = np.isfinite(ts)
+    state[known] = np.where(ts[known] < FREEZING_K, FROZEN_YES, FROZEN_NO)
+    return state
+
+
 LAT_ATTRS = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
 LON_ATTRS = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
 TIME_ATTRS = {"standard_name": "time", "axis": "T"}
@@ -111,8 +185,13 @@ def empty_cube(
     land_fraction: np.ndarray,
     chunks: CubeChunks,
     attrs: dict[str, Any],
+    *,
+    quality: bool = False,
 ) -> xr.Dataset:
-    """A lazy template of a raw cube: all days missing, provenance empty, final chunks."""
+    """A lazy template of a raw cube: all days missing, provenance empty, final chunks.
+
+    ``quality`` adds ``sm_error`` and ``frozen`` (commented for ``attrs["source_product"]``).
+    """
     import dask.array as da
 
     c = chunks.for_shape(len(time), len(lat), len(lon))
@@ -155,6 +234,10 @@ def empty_cube(
         },
         attrs=attrs,
     )
+    if quality:
+        product = str(attrs.get("source_product", ""))
+        for name, var in quality_variables(shape, (c["time"], c["lat"], c["lon"]), product).items():
+            ds[name] = var
     return ds
 
 
@@ -163,6 +246,11 @@ def encoding_for(ds: xr.Dataset, chunks: CubeChunks) -> dict[str, dict[str, Any]
     c = chunks.for_shape(ds.sizes["time"], ds.sizes["lat"], ds.sizes["lon"])
     return {
         SM: {"chunks": (c["time"], c["lat"], c["lon"]), "fill_value": np.float32("nan")},
+        **{
+            name: {"chunks": (c["time"], c["lat"], c["lon"]), "fill_value": fill}
+            for name, fill in ((SM_ERROR, np.float32("nan")), (FROZEN, np.uint8(FROZEN_UNKNOWN)))
+            if name in ds.variables
+        },
         LAND: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
         LAND_FRACTION: {"chunks": (ds.sizes["lat"], ds.sizes["lon"])},
         **{v: {"chunks": (c["time"],)} for v in PROVENANCE_VARS},
@@ -185,6 +273,11 @@ def check_contract(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
         raise StoreContractError(
             f"{source}: 'sm' must have dims (time, lat, lon), has {ds[SM].dims}"
         )
+    for name in QUALITY_VARS:  # optional: cubes written before they existed have neither
+        if name in ds.variables and ds[name].dims != ("time", "lat", "lon"):
+            raise StoreContractError(
+                f"{source}: '{name}' must have dims (time, lat, lon), has {ds[name].dims}"
+            )
     if ds.sizes["lat"] > 1 and not bool(ds["lat"][0] > ds["lat"][-1]):
         raise StoreContractError(f"{source}: latitude must be north-up (descending)")
     if ds.sizes["time"] > 1 and not bool((ds["time"].diff("time") == np.timedelta64(1, "D")).all()):

@@ -21,9 +21,16 @@ SM, FLAG, LAND = "sm", "flag", cube.LAND
 # The standard error of every value, and the raw cube's own error estimate of observed ones
 SM_UNCERTAINTY, SM_ERROR = "sm_uncertainty", "sm_error"
 
-FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED = 0, 1, 2, 3
-FLAG_VALUES = np.array([FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED], dtype="uint8")
-FLAG_MEANINGS = "not_land_or_excluded observed filled not_filled"
+FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN = 0, 1, 2, 3, 4
+FLAG_VALUES = np.array(
+    [FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN], dtype="uint8"
+)
+FLAG_MEANINGS = "not_land_or_excluded observed filled not_filled frozen"
+# Cubes written before the frozen flag existed: the same values 0-3, no 4; still readable.
+EARLIER_FLAG_MEANINGS = ("not_land_or_excluded observed filled not_filled",)
+# A gap with no skin temperature on its own day takes the nearest day's within this many days
+# on either side: the fill's own window (T-4..T+4 in the paper).
+FROZEN_WINDOW_DAYS = 4
 
 SM_ATTRS = {
     **cube.SM_ATTRS,
@@ -46,7 +53,11 @@ FLAG_ATTRS = {
     "comment": (
         f"0: not land, or in a region SGD-SM does not fill ({EXCLUDED_REGIONS}); sm is NaN. "
         "1: observed, kept unchanged. 2: filled by the network. 3: a land gap with no observation "
-        "within the network's reach; sm is NaN."
+        "within the network's reach; sm is NaN. 4: a land gap on a day the source's skin "
+        f"temperature says the surface is frozen (below {cube.FREEZING_K} K on that day, else "
+        f"on the nearest day within +-{FROZEN_WINDOW_DAYS} days that has one; the raw cube's "
+        "'frozen'): soil moisture is not liquid water there, so sm is NaN rather than a fill. "
+        "Only sources with a surface temperature (LPRM ts) give 4; JAXA SMC has none."
     ),
 }
 
@@ -97,6 +108,37 @@ def compose_uncertainty(
     return out
 
 
+def frozen_gaps(
+    state: np.ndarray, first: int, count: int, window: int = FROZEN_WINDOW_DAYS
+) -> np.ndarray:
+    """Which days ``first .. first + count - 1`` of ``state`` count as frozen, (count, y, x).
+
+    ``state`` is the raw cube's ``frozen`` over consecutive days (n, y, x): 1 frozen, 0 not,
+    anything else unknown. A day is frozen where its own state says so; where unknown, the
+    nearest day within ``window`` days with a known state decides (when the days before and
+    after at the same distance disagree, frozen wins: a doubtful gap is not presented as
+    liquid soil moisture). No known state within the window: not frozen.
+    """
+    state = np.asarray(state)
+    known = (state == cube.FROZEN_YES) | (state == cube.FROZEN_NO)
+    frozen = state == cube.FROZEN_YES
+    result = np.zeros((count, *state.shape[1:]), dtype=bool)
+    decided = np.zeros_like(result)
+    days = np.arange(first, first + count)
+    for distance in range(window + 1):
+        seen = np.zeros_like(result)
+        says = np.zeros_like(result)
+        for day in {int(d) for d in (-distance, distance)}:
+            at = days + day
+            inside = (at >= 0) & (at < state.shape[0])
+            seen[inside] |= known[at[inside]]
+            says[inside] |= frozen[at[inside]]
+        new = seen & ~decided
+        result[new] = says[new]
+        decided |= seen
+    return result
+
+
 def fill_land_mask(land: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Cells the product fills: land outside the regions SGD-SM leaves out."""
     return land.astype(bool) & ~excluded_regions(lat, lon)
@@ -108,19 +150,23 @@ def compose(
     pred: np.ndarray,
     reached: np.ndarray,
     valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
+    frozen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The product and its flag for cells of ``observed`` (t, y, x).
 
     Observed cells of ``fill_land`` (land outside the excluded regions, (y, x)) keep their
     value; gaps take the network output, clamped to the source product's ``valid_range``,
-    where it ``reached``, else NaN and ``not_filled``; everything off ``fill_land`` is NaN with
-    flag ``not_land_or_excluded``.
+    where it ``reached``, else NaN and ``not_filled``; gaps on days ``frozen`` says are frozen
+    (:func:`frozen_gaps`, (t, y, x) bool; None: none) are NaN with flag ``frozen``; everything
+    off ``fill_land`` is NaN with flag ``not_land_or_excluded``.
     """
     seen = np.isfinite(observed)
     flag = np.where(seen, FLAG_OBSERVED, np.where(reached, FLAG_FILLED, FLAG_NOT_FILLED)).astype(
         "uint8"
     )
     flag[:, ~fill_land] = FLAG_NOT_LAND
+    if frozen is not None:
+        flag[frozen & ((flag == FLAG_FILLED) | (flag == FLAG_NOT_FILLED))] = FLAG_FROZEN
     filled = np.clip(pred, *valid_range)
     sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, filled, np.nan))
     return sm.astype("float32"), flag
@@ -144,7 +190,7 @@ def check_seamless(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
             raise StoreContractError(
                 f"{source}: '{name}' must have dims (time, lat, lon), has {ds[name].dims}"
             )
-    if ds[FLAG].attrs.get("flag_meanings") != FLAG_MEANINGS:
+    if ds[FLAG].attrs.get("flag_meanings") not in (FLAG_MEANINGS, *EARLIER_FLAG_MEANINGS):
         raise StoreContractError(
             f"{source}: 'flag' has flag_meanings {ds[FLAG].attrs.get('flag_meanings')!r}, not "
             f"{FLAG_MEANINGS!r}; it was written by another version: re-run 'sgdsm fill'"

@@ -13,13 +13,19 @@ from publish.cubes import seamless_cube, write_cube  # tests/ is on sys.path (ro
 import sgdsm_cloud
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.product import (
+    EARLIER_FLAG_MEANINGS,
+    FLAG_ATTRS,
     FLAG_FILLED,
+    FLAG_FROZEN,
     FLAG_MEANINGS,
     FLAG_NOT_FILLED,
     FLAG_NOT_LAND,
     FLAG_OBSERVED,
+    FLAG_VALUES,
     SM_ATTRS,
+    compose,
     compose_uncertainty,
+    frozen_gaps,
     open_seamless,
     uncertainty_attrs,
 )
@@ -91,3 +97,63 @@ def test_the_uncertainty_attributes_name_their_sources():
     )
     assert "no error model" in uncertainty_attrs(filled=False, observed=True)["comment"]
     assert SM_ATTRS["ancillary_variables"].split() == ["flag", "sm_uncertainty"]
+
+
+def test_frozen_gaps_take_the_own_day_else_the_nearest_day_within_the_window():
+    unknown = 255
+    state = np.full((9, 1, 4), unknown, dtype="uint8")
+    state[4, 0, 0] = 1  # cell 0: frozen on the day itself
+    state[1, 0, 1], state[6, 0, 1] = 1, 0  # cell 1: frozen 3 days before, thawed 2 after
+    state[0, 0, 2], state[8, 0, 2] = 0, 1  # cell 2: a tie at 4 days: frozen wins
+    state[4, 0, 3], state[3, 0, 3] = 0, 1  # cell 3: its own day says thawed
+    got = frozen_gaps(state, first=4, count=1)[0, 0]
+    np.testing.assert_array_equal(got, [True, False, True, False])
+    np.testing.assert_array_equal(
+        frozen_gaps(state, 0, 9, window=1)[:, 0, 1], [1, 1, 1, 0, 0, 0, 0, 0, 0]
+    )
+    # days beyond the record are unknown: a window of 4 from the first day reaches day 4 only
+    np.testing.assert_array_equal(frozen_gaps(state, 0, 1)[0, 0], [True, True, False, True])
+    assert not frozen_gaps(np.full((3, 2, 2), unknown, "uint8"), 0, 3).any()
+
+
+def test_compose_flags_frozen_gaps_only_and_gives_them_no_value():
+    observed = np.array([[[0.2, np.nan, np.nan, np.nan]]], dtype="float32")
+    fill_land = np.array([[True, True, True, False]])
+    pred = np.full(observed.shape, 0.3, dtype="float32")
+    reached = np.array([[[True, True, False, True]]])
+    frozen = np.ones(observed.shape, dtype=bool)  # every cell frozen
+    sm, flag = compose(observed, fill_land, pred, reached, (0.0, 1.0), frozen)
+    # observed stays observed, both gaps (reached or not) are frozen, off land stays 0
+    np.testing.assert_array_equal(
+        flag[0, 0], [FLAG_OBSERVED, FLAG_FROZEN, FLAG_FROZEN, FLAG_NOT_LAND]
+    )
+    np.testing.assert_array_equal(np.isnan(sm[0, 0]), [False, True, True, True])
+    unc = compose_uncertainty(flag, np.full(sm.shape, 0.05, "float32"), None)
+    assert np.isnan(unc[flag == FLAG_FROZEN]).all()
+    _, thawed = compose(observed, fill_land, pred, reached, (0.0, 1.0), ~frozen)
+    np.testing.assert_array_equal(thawed[0, 0], [FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, 0])
+
+
+def test_flag_values_meanings_comment_and_figure_legend_agree():
+    from sgdsm_cloud.validate.figures import FLAG_COLOURS, FLAG_NAMES
+
+    meanings = FLAG_MEANINGS.split()
+    assert list(FLAG_VALUES) == list(range(len(meanings))) == [0, 1, 2, 3, 4]
+    assert meanings[FLAG_FROZEN] == "frozen" and FLAG_ATTRS["flag_meanings"] == FLAG_MEANINGS
+    assert len(FLAG_NAMES) == len(FLAG_COLOURS) == len(meanings)
+    assert FLAG_NAMES[FLAG_FROZEN] == "frozen"
+    for value in FLAG_VALUES:
+        assert f"{value}: " in FLAG_ATTRS["comment"]
+    assert "273.15 K" in FLAG_ATTRS["comment"]
+
+
+def test_a_cube_written_before_the_frozen_flag_still_opens(tmp_path):
+    old = seamless_cube(uncertainty=True)
+    old["flag"].attrs["flag_meanings"] = EARLIER_FLAG_MEANINGS[0]
+    old["flag"].attrs["flag_values"] = np.array([0, 1, 2, 3], dtype="uint8")
+    write_cube(old, str(tmp_path / "old.zarr"))
+    assert (
+        open_seamless(str(tmp_path / "old.zarr"))["flag"]
+        .attrs["flag_meanings"]
+        .endswith("not_filled")
+    )

@@ -21,13 +21,13 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.fill.block import fill_block
+from sgdsm_cloud.fill.block import fill_block, frozen_span
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
 from sgdsm_cloud.fill.template import ModelInfo, encoding_for, template_for
 from sgdsm_cloud.model.runner import Predictor
-from sgdsm_cloud.product import FLAG, SM, SM_ERROR, SM_UNCERTAINTY, fill_land_mask
+from sgdsm_cloud.product import FLAG, SM, SM_ERROR, SM_UNCERTAINTY, fill_land_mask, frozen_gaps
 from sgdsm_cloud.storage import Location
 
 # A checkpoint directory (path, URL or Location), or a loaded model.checkpoint.Checkpoint.
@@ -98,6 +98,7 @@ def _lazy_tiles(
 
     sm = da.asarray(raw[cube.SM].data)
     error = da.asarray(raw[SM_ERROR].data) if SM_ERROR in raw.variables else None
+    frozen = da.asarray(raw[cube.FROZEN].data) if cube.FROZEN in raw.variables else None
     land = np.asarray(raw[cube.LAND].values).astype(bool)
     lat, lon = raw["lat"].values, raw["lon"].values
     model = dask.delayed(model_ref, pure=True)  # one graph key shared by every tile
@@ -115,6 +116,11 @@ def _lazy_tiles(
             t0 = spec.read_time[0]
             days = slice(t0 + spec.core_slices[0].start, t0 + spec.core_slices[0].stop)
             tile_error = error[days, write["lat"], write["lon"]]
+        tile_frozen = None
+        if frozen is not None:  # the frozen rule's days around the tile's, its own cells
+            t0 = spec.read_time[0] + spec.core_slices[0].start
+            span, first = frozen_span(slice(t0, t0 + spec.shape[0]), raw.sizes["time"])
+            tile_frozen = (frozen[span, write["lat"], write["lon"]], first)
         tile = dask.delayed(_fill_tile, pure=True, nout=3)(
             block,
             block_land,
@@ -125,6 +131,7 @@ def _lazy_tiles(
             device,
             valid_range,
             tile_error,
+            tile_frozen,
         )
         sm_tiles.append(da.from_delayed(tile[0], spec.shape, dtype="float32"))
         flag_tiles.append(da.from_delayed(tile[1], spec.shape, dtype="uint8"))
@@ -156,8 +163,12 @@ def _fill_tile(
     device: str | None,
     valid_range: tuple[float, float],
     error: np.ndarray | None = None,
+    frozen: tuple[np.ndarray, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     spec = BlockSpec.from_json(spec_json)
+    tile_frozen = None
+    if frozen is not None:
+        tile_frozen = frozen_gaps(np.asarray(frozen[0]), frozen[1], spec.shape[0])
     (sm, flag, uncertainty), _ = fill_block(
         np.asarray(block, dtype="float32"),
         land,
@@ -166,6 +177,7 @@ def _fill_tile(
         _predictor(model_ref, batch_size, device),
         valid_range,
         None if error is None else np.asarray(error, dtype="float32"),
+        tile_frozen,
     )
     return sm, flag, uncertainty
 

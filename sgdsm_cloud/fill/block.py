@@ -1,7 +1,8 @@
 """One tile of a fill: read its haloed input, run the network on its gap days, compose, write.
 
 A tile writes three arrays: ``sm``, ``flag`` and ``sm_uncertainty`` (the standard error of the
-network where it filled, the raw cube's ``sm_error`` where it observed).
+network where it filled, the raw cube's ``sm_error`` where it observed). Gaps on days the raw
+cube's ``frozen`` says are frozen get flag ``frozen`` and no value (``product.frozen_gaps``).
 
 :func:`fill_block` is the array core (numpy in, numpy out; no zarr, no dask) shared by the
 distributed path and the notebook API. :func:`fill_tile` is the I/O shell around it for one
@@ -25,14 +26,17 @@ from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import (
     FLAG,
     FLAG_FILLED,
+    FLAG_FROZEN,
     FLAG_NOT_FILLED,
     FLAG_OBSERVED,
+    FROZEN_WINDOW_DAYS,
     SM,
     SM_ERROR,
     SM_UNCERTAINTY,
     compose,
     compose_uncertainty,
     fill_land_mask,
+    frozen_gaps,
 )
 from sgdsm_cloud.storage import Location
 
@@ -60,6 +64,7 @@ def fill_block(
     predict: Predictor | None,
     valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
     observed_error: np.ndarray | None = None,
+    frozen: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
@@ -71,6 +76,8 @@ def fill_block(
         valid_range: the source product's physical range; filled values are clamped to it.
         observed_error: the raw cube's ``sm_error`` on the tile (its core, no halo), or None
             when the raw cube has none.
+        frozen: the tile's days (t, y, x) that count as frozen (``product.frozen_gaps``), or
+            None when the raw cube has no ``frozen``; gaps there get flag ``frozen``.
 
     The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
     tile or a gap-free one never touches it. Returns ``((sm, flag, sm_uncertainty), counts)``;
@@ -93,13 +100,14 @@ def fill_block(
         if result.sigma is not None:
             sigma = np.full(observed.shape, np.nan, dtype="float32")
             sigma[gap_days] = result.sigma[:, y, x]
-    sm, flag = compose(observed, fill_land, pred, reached, valid_range)
+    sm, flag = compose(observed, fill_land, pred, reached, valid_range, frozen)
     uncertainty = compose_uncertainty(flag, sigma, observed_error)
     counts = {
         "model_days": int(gap_days.size),
         "observed": int((flag == FLAG_OBSERVED).sum()),
         "filled": int((flag == FLAG_FILLED).sum()),
         "not_filled": int((flag == FLAG_NOT_FILLED).sum()),
+        "frozen": int((flag == FLAG_FROZEN).sum()),
     }
     return (sm, flag, uncertainty), counts
 
@@ -121,6 +129,8 @@ class TileStores:
         self.valid_range = cube.physical_range(self.source.attrs)
         self.lat, self.lon = self.source["lat"].values, self.source["lon"].values
         self.has_error = SM_ERROR in self.source.variables
+        self.has_frozen = cube.FROZEN in self.source.variables
+        self.ntime = self.source.sizes["time"]
         group = zarr.open_group(
             job.out.url, mode="r+", storage_options=job.out.storage_options or None
         )
@@ -154,6 +164,30 @@ def read_input(
     return block.astype("float32", copy=False), land, fill_land, error
 
 
+def tile_days(spec: BlockSpec) -> slice:
+    """The tile's own days on the raw cube's time axis."""
+    start = spec.read_time[0] + spec.core[0][0]
+    return slice(start, start + spec.core[0][1] - spec.core[0][0])
+
+
+def frozen_span(days: slice, ntime: int) -> tuple[slice, int]:
+    """The raw days the frozen rule reads for ``days`` (they and ``FROZEN_WINDOW_DAYS`` on
+    either side, within the record) and where ``days`` start inside them."""
+    start = max(days.start - FROZEN_WINDOW_DAYS, 0)
+    return slice(start, min(days.stop + FROZEN_WINDOW_DAYS, ntime)), days.start - start
+
+
+def read_frozen(stores: TileStores, spec: BlockSpec) -> np.ndarray | None:
+    """The tile's frozen days (t, y, x) from the raw cube's ``frozen``; None without one."""
+    if not stores.has_frozen:
+        return None
+    days = tile_days(spec)
+    span, first = frozen_span(days, stores.ntime)
+    write = spec.write_slices
+    state = stores.source[cube.FROZEN][span, write["lat"], write["lon"]].values
+    return frozen_gaps(state, first, days.stop - days.start)
+
+
 def write_tile(
     stores: TileStores,
     spec: BlockSpec,
@@ -173,9 +207,10 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
     """Read, fill, write and record one tile; returns a small status for the driver."""
     started = time.perf_counter()
     block, land, fill_land, error = read_input(stores, spec)
+    frozen = read_frozen(stores, spec)
     read_done = time.perf_counter()
     (sm, flag, uncertainty), counts = fill_block(
-        block, land, fill_land, spec, predict, stores.valid_range, error
+        block, land, fill_land, spec, predict, stores.valid_range, error, frozen
     )
     fill_done = time.perf_counter()
     write_tile(stores, spec, sm, flag, uncertainty)

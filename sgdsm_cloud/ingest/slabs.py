@@ -2,8 +2,10 @@
 
 One task owns one whole time chunk of the store, so tasks never share a chunk and a retried
 task rewrites exactly what it owns. Each file is read once: the same bytes are checksummed and
-decoded. ``sm`` is written before the provenance variables, so an interruption never leaves a
-day marked ingested whose data is not in the store. Memory is one slab plus one decoded day.
+decoded. ``sm`` (with the source's quality layers ``sm_error`` and ``frozen`` when the store
+has them) is written before the provenance variables, so an interruption never leaves a day
+marked ingested whose data is not in the store. Memory is one slab of each written variable
+(4 + 4 + 1 bytes a cell) plus one decoded day.
 """
 
 from __future__ import annotations
@@ -18,15 +20,21 @@ import zarr
 
 from sgdsm_cloud.cube import (
     DAY_STATUS,
+    FROZEN,
+    FROZEN_UNKNOWN,
+    QUALITY_VARS,
     SM,
+    SM_ERROR,
     SOURCE_FILE,
     SOURCE_SHA256,
     SOURCE_SIZE,
     STATUS_INGESTED,
     STATUS_QUARANTINED,
+    frozen_state,
 )
 from sgdsm_cloud.errors import BadInputFile, ChunkAlignmentError, StorageError
 from sgdsm_cloud.formats import parse_name, read_day
+from sgdsm_cloud.formats.quality import read_quality
 from sgdsm_cloud.ingest.geometry import StoreGrid, window
 from sgdsm_cloud.ingest.plan import DayWork, Identity, Provenance, SlabTask
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
@@ -70,12 +78,16 @@ class SlabResult:
 
 @dataclass(frozen=True, eq=False)
 class DecodedDay:
-    """One file's day on the store grid, with the checksum and size of the bytes decoded."""
+    """One file's day on the store grid, with the checksum and size of the bytes decoded.
+
+    ``quality``: the day's ``sm_error`` and ``frozen`` on the store grid, when asked for.
+    """
 
     source: SourceFile
     values: np.ndarray
     sha256: str
     size: int
+    quality: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,15 +112,18 @@ def ingest_slab(task: SlabTask, context: SlabContext) -> SlabResult:
     _check_alignment(task, context)
     tally = _Tally()
     after = task.provenance.copy()
-    slab: np.ndarray | None = None
+    quality = _quality_arrays(context)
+    slab: dict[str, np.ndarray] | None = None
     ingested = []
     for day in task.days:
-        kept = _resolve(day, context, tally)
+        kept = _resolve(day, context, tally, quality)
         offset = day.position - task.start
         if kept is not None:
             if slab is None:
-                slab = _initial_slab(task, context)
-            slab[offset] = kept.values
+                slab = _initial_slab(task, context, quality)
+            slab[SM][offset] = kept.values
+            for name in quality:
+                slab[name][offset] = kept.quality[name]
             after.status[offset] = STATUS_INGESTED
             after.file[offset], after.sha256[offset], after.size[offset] = (
                 kept.source.name,
@@ -125,7 +140,12 @@ def ingest_slab(task: SlabTask, context: SlabContext) -> SlabResult:
             )
     written = bool(ingested) or not after.equals(task.provenance)
     if written:
-        _write(task, context, slab if slab is not None else _initial_slab(task, context), after)
+        _write(
+            task,
+            context,
+            slab if slab is not None else _initial_slab(task, context, quality),
+            after,
+        )
     return SlabResult(
         task.key, tuple(ingested), tuple(tally.records), tally.files, tally.bytes, written
     )
@@ -140,7 +160,17 @@ def _check_alignment(task: SlabTask, context: SlabContext) -> None:
         )
 
 
-def _resolve(day: DayWork, context: SlabContext, tally: _Tally) -> DecodedDay | None:
+def _quality_arrays(context: SlabContext) -> tuple[str, ...]:
+    """The quality layers the store holds (none in a cube created before they existed)."""
+    group = zarr.open_group(
+        zarr_store(context.store, read_only=True), mode="r", use_consolidated=False
+    )
+    return tuple(name for name in QUALITY_VARS if name in group)
+
+
+def _resolve(
+    day: DayWork, context: SlabContext, tally: _Tally, quality: tuple[str, ...] = ()
+) -> DecodedDay | None:
     """The file that becomes the day's data (None: keep the store's), quarantining the rest.
 
     Every file is decoded, so a refused file's reason is the same whether or not an earlier
@@ -148,7 +178,7 @@ def _resolve(day: DayWork, context: SlabContext, tally: _Tally) -> DecodedDay | 
     """
     kept: DecodedDay | None = None
     for source in day.replace:
-        decoded = _try_decode(source, context, tally)
+        decoded = _try_decode(source, context, tally, quality)
         if decoded is None:
             continue
         if kept is None:
@@ -167,19 +197,32 @@ def _duplicate(source: SourceFile, day: DayWork, kept: str) -> QuarantineRecord:
     return QuarantineRecord(source.url, f"duplicate: another file for {day.date} is kept: {kept}")
 
 
-def _try_decode(source: SourceFile, context: SlabContext, tally: _Tally) -> DecodedDay | None:
+def _try_decode(
+    source: SourceFile, context: SlabContext, tally: _Tally, quality: tuple[str, ...] = ()
+) -> DecodedDay | None:
     try:
         data = read_bytes(source)
         tally.files += 1
         tally.bytes += len(data)
-        return decode(source, data, context.grid, context.identity)
+        return decode(source, data, context.grid, context.identity, quality)
     except BadInputFile as err:
         tally.records.append(QuarantineRecord(source.url, err.reason))
         return None
 
 
-def decode(source: SourceFile, data: bytes, grid: StoreGrid, identity: Identity) -> DecodedDay:
-    """Checksum and decode one file's bytes, cropped to the store's grid."""
+def decode(
+    source: SourceFile,
+    data: bytes,
+    grid: StoreGrid,
+    identity: Identity,
+    quality: tuple[str, ...] = (),
+) -> DecodedDay:
+    """Checksum and decode one file's bytes, cropped to the store's grid.
+
+    ``quality`` names the layers to decode too (``sm_error``, ``frozen``): the file's error
+    estimate and its skin temperature against ``cube.FREEZING_K``; NaN and unknown (255) for
+    a source without them.
+    """
     if not data:
         raise BadInputFile(source.url, "empty file (0 bytes)")
     variable = identity.variable if identity.product == "lprm" else None
@@ -193,27 +236,52 @@ def decode(source: SourceFile, data: bytes, grid: StoreGrid, identity: Identity)
         )
     rows, cols = found
     values = np.ascontiguousarray(day.values[rows, cols], dtype="float32")
-    return DecodedDay(source, values, hashlib.sha256(data).hexdigest(), len(data))
+    layers: dict[str, np.ndarray] = {}
+    if quality:
+        read = read_quality(data, source.name, day.values, variable=variable)
+        error, ts = read if read is not None else (None, None)
+        layers[SM_ERROR] = (
+            np.full(values.shape, np.nan, "float32")
+            if error is None
+            else np.ascontiguousarray(error[rows, cols], dtype="float32")
+        )
+        layers[FROZEN] = (
+            np.full(values.shape, FROZEN_UNKNOWN, "uint8")
+            if ts is None
+            else frozen_state(ts[rows, cols])
+        )
+    layers = {name: layers[name] for name in quality}
+    return DecodedDay(source, values, hashlib.sha256(data).hexdigest(), len(data), layers)
 
 
-def _initial_slab(task: SlabTask, context: SlabContext) -> np.ndarray:
-    """The slab before new days land: stored data for ingested days, NaN elsewhere."""
+def _initial_slab(
+    task: SlabTask, context: SlabContext, quality: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """The slab of ``sm`` and ``quality`` before new days land: stored data for ingested days,
+    NaN (``frozen``: unknown) elsewhere."""
     shape = (task.stop - task.start, *context.grid.shape)
+    empty = {SM: np.float32(np.nan), SM_ERROR: np.float32(np.nan), FROZEN: np.uint8(FROZEN_UNKNOWN)}
+    names = (SM, *quality)
     keep = task.provenance.status == STATUS_INGESTED
     if not keep.any():
-        return np.full(shape, np.nan, dtype="float32")
+        return {name: np.full(shape, empty[name]) for name in names}
     group = zarr.open_group(
         zarr_store(context.store, read_only=True), mode="r", use_consolidated=False
     )
-    slab = np.asarray(array_of(group, SM)[task.start : task.stop], dtype="float32")
-    slab[~keep] = np.nan  # clear data a crashed run wrote without recording it
+    slab = {}
+    for name in names:
+        stored = np.asarray(array_of(group, name)[task.start : task.stop])
+        stored[~keep] = empty[name]  # clear data a crashed run wrote without recording it
+        slab[name] = stored
     return slab
 
 
-def _write(task: SlabTask, context: SlabContext, slab: np.ndarray, provenance: Provenance) -> None:
+def _write(
+    task: SlabTask, context: SlabContext, slab: dict[str, np.ndarray], provenance: Provenance
+) -> None:
     region = {"time": slice(task.start, task.stop)}
     strings = np.dtypes.StringDType()
-    data = xr.Dataset({SM: (("time", "lat", "lon"), slab)})
+    data = xr.Dataset({name: (("time", "lat", "lon"), values) for name, values in slab.items()})
     records = xr.Dataset(
         {
             DAY_STATUS: ("time", provenance.status.astype("uint8")),

@@ -22,6 +22,7 @@ from sgdsm_cloud import __version__
 from sgdsm_cloud.cube import (
     DAY_STATUS,
     PROVENANCE_VARS,
+    QUALITY_VARS,
     SM,
     SOURCE_FILE,
     SOURCE_SHA256,
@@ -38,7 +39,7 @@ from sgdsm_cloud.ingest.plan import Identity, Ledger, Provenance
 from sgdsm_cloud.storage import Location
 
 CREATING_ATTR = "ingest_incomplete"  # set while the template is written; a run finding it recreates
-TIME_VARS = (SM, *PROVENANCE_VARS)
+TIME_VARS = (SM, *QUALITY_VARS, *PROVENANCE_VARS)  # a cube made before QUALITY_VARS lacks them
 _PASS_WORDS = {"A": "ascending (13:30 local time)", "D": "descending (01:30 local time)"}
 
 
@@ -147,7 +148,7 @@ def create(
     rows, cols = global_window(grid)
     land_fraction = global_land_fraction(grid.resolution)[rows, cols]
     attrs = {**cube_attrs(identity, grid), CREATING_ATTR: True}
-    ds = empty_cube(time, grid.lat, grid.lon, land_fraction, chunks, attrs)
+    ds = empty_cube(time, grid.lat, grid.lon, land_fraction, chunks, attrs, quality=True)
     encoding = encoding_for(ds, chunks)
     for name in TIME_VARS:  # a cube grows in time: keep full time chunks even when it starts short
         encoding[name]["chunks"] = (chunks.time, *encoding[name]["chunks"][1:])
@@ -176,6 +177,8 @@ def extend(location: Location, time: pd.DatetimeIndex) -> None:
     if len(time) <= old:
         return
     for name in TIME_VARS:
+        if name not in group:  # a cube created before the quality layers existed
+            continue
         array = array_of(group, name)
         array.resize((len(time), *array.shape[1:]))
     units = coord.attrs["units"]

@@ -2,7 +2,11 @@
 
 A day's archive value is the truth quantised the way the file format stores it (LPRM: integer
 percent, JAXA: 0.1 percent), where the pass's swath saw the cell and the retrieval succeeded;
-NaN elsewhere. :func:`synthesize` returns the whole period in memory (small regions and
+NaN elsewhere. LPRM files also carry the retrieval's error estimate (the standard deviation the
+error model drew with, where a value is archived) and the skin temperature ``ts`` (the
+retrieval model's surface temperature, wherever the swath saw land: frozen days included, so
+the pipeline's frozen flag has something to find; the real product writes ts only next to a
+retrieval). :func:`synthesize` returns the whole period in memory (small regions and
 periods, e.g. tests); :func:`write_archive` streams day by day to real files plus a
 ``truth.zarr`` written in time slabs, so memory stays bounded for a global year.
 """
@@ -46,11 +50,15 @@ _JAXA_SCALE = float(np.float32(0.1))
 
 @dataclass(frozen=True)
 class SynthDay:
-    """One synthetic day on the config's grid: ``truth`` complete over land, ``sm`` as archived."""
+    """One synthetic day on the config's grid: ``truth`` complete over land, ``sm`` as archived,
+    ``error`` the retrieval's error estimate (m3 m-3, NaN where ``sm`` is) and ``ts`` the skin
+    temperature (K) where the swath saw land, NaN elsewhere."""
 
     date: dt.date
     truth: np.ndarray
     sm: np.ndarray
+    error: np.ndarray | None = None
+    ts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -80,13 +88,16 @@ def iter_days(config: SynthConfig) -> Iterator[SynthDay]:
     retrieval = RetrievalModel(config.seed, config.crop, field)
     error = RetrievalError(config.seed, config.crop)
     lat, lon = config.crop.lat, config.crop.lon
+    nan = np.float32(np.nan)
     for date in config.days:
         truth = field.truth(date)
-        seen = swath.observed(date, config.pass_, lat, lon, config.res) & retrieval.succeeded(
-            date, config.pass_
-        )
-        archived = quantise(retrieved(truth, error(date), config.fmt), config.fmt)
-        yield SynthDay(date, truth, np.where(seen, archived, np.float32(np.nan)))
+        celsius = retrieval.temperature(date, config.pass_)
+        swath_seen = swath.observed(date, config.pass_, lat, lon, config.res)
+        seen = swath_seen & retrieval.succeeded(date, config.pass_, celsius)
+        noise, std = error.sample(date)
+        archived = quantise(retrieved(truth, noise, config.fmt), config.fmt)
+        ts = np.where(swath_seen & field.land, (celsius + 273.15).astype("float32"), nan)
+        yield SynthDay(date, truth, np.where(seen, archived, nan), np.where(seen, std, nan), ts)
 
 
 def file_name(config: SynthConfig, date: dt.date) -> str:
@@ -195,7 +206,15 @@ def truth_days_per_chunk(config: SynthConfig) -> int:
 
 def _write_file(config: SynthConfig, path: Path, day: SynthDay) -> None:
     if config.fmt == "lprm":
-        lprm.write(path, day.sm, config.crop.lat, config.crop.lon, variable=LPRM_VARIABLE)
+        lprm.write(
+            path,
+            day.sm,
+            config.crop.lat,
+            config.crop.lon,
+            variable=LPRM_VARIABLE,
+            error=day.error,
+            ts=day.ts,
+        )
         return
     world = np.full(
         (global_lat(config.res).size, global_lon(config.res).size), np.nan, dtype="float32"

@@ -42,6 +42,13 @@ class RetrievalError:
 
     def __call__(self, date: dt.date) -> np.ndarray:
         """The error field of ``date`` (lat, lon), float32 m3 m-3."""
+        return self.sample(date)[0]
+
+    def sample(self, date: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """``(error, std)`` of ``date`` (lat, lon), float32 m3 m-3: the error field and the
+        standard deviation it was drawn with, cell by cell (``ERROR_STD`` scaled by the cell's
+        tail factor). ``std`` is what a retrieval would report as its own error estimate: the
+        synthetic files carry it as ``soil_moisture_<band>_error``."""
         key = date.toordinal()
         field = gaussian_rows(
             self.seed, Stream.RETRIEVAL_ERROR, key, self.crop.res, ERROR_SCALE_KM, self.rows
@@ -54,8 +61,8 @@ class RetrievalError:
             self.crop.cols,
             self.crop.res,
         )
-        factor = np.where(tail < TAIL_SHARE, TAIL_FACTOR, 1.0) / self.norm
-        return (ERROR_STD * field * factor).astype("float32")
+        std = ERROR_STD * np.where(tail < TAIL_SHARE, TAIL_FACTOR, 1.0) / self.norm
+        return (field * std).astype("float32"), std.astype("float32")
 
 
 def retrieved(truth: np.ndarray, error: np.ndarray, fmt: str) -> np.ndarray:

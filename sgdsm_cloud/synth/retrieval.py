@@ -163,9 +163,16 @@ class RetrievalModel:
         self.static_failure = 1 - (1 - VEGETATION_FAILURE * rainforest) * (1 - rfi) * (1 - coast)
         self._anomalies: dict[dt.date, np.ndarray] = {}
 
-    def succeeded(self, date: dt.date, pass_: str) -> np.ndarray:
-        """Boolean (lat, lon): True where a retrieval would succeed if the swath saw the cell."""
-        frozen = self.temperature(date, pass_) < FREEZE_C
+    def succeeded(
+        self, date: dt.date, pass_: str, temperature: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Boolean (lat, lon): True where a retrieval would succeed if the swath saw the cell.
+
+        ``temperature``: the day's :meth:`temperature`, when the caller has it already.
+        """
+        if temperature is None:
+            temperature = self.temperature(date, pass_)
+        frozen = temperature < FREEZE_C
         heavy_rain = self.field.rain(date) > HEAVY_RAIN
         key = 2 * date.toordinal() + (pass_ == "A")
         chance = cell_uniform(

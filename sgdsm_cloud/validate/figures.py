@@ -17,8 +17,9 @@ FLAG_COLOURS = (
     "#4575b4",
     "#f46d43",
     "#a50026",
-)  # not land, observed, filled, not filled
-FLAG_NAMES = ("not land / excluded", "observed", "filled", "not filled")
+    "#9ecae1",
+)  # not land, observed, filled, not filled, frozen
+FLAG_NAMES = ("not land / excluded", "observed", "filled", "not filled", "frozen")
 DPI = 110
 
 
@@ -74,11 +75,11 @@ def day_map(
         extent=extent,
         origin="upper",
         cmap=cmap,
-        norm=BoundaryNorm(np.arange(-0.5, 4.5), 4),
+        norm=BoundaryNorm(np.arange(-0.5, len(FLAG_NAMES)), len(FLAG_NAMES)),
         interpolation="nearest",
     )
     axes[2].set_title("flag")
-    bar = fig.colorbar(im, ax=axes[2], ticks=range(4), shrink=0.8)
+    bar = fig.colorbar(im, ax=axes[2], ticks=range(len(FLAG_NAMES)), shrink=0.8)
     bar.ax.set_yticklabels(FLAG_NAMES, fontsize=7)
     axes[0].set_ylabel("latitude")
     from matplotlib.ticker import MaxNLocator

@@ -89,6 +89,12 @@ def test_the_network_runs_only_on_days_with_land_gaps(checkpoint):
     with pytest.raises(ValueError, match="no model"):
         fill_block(block, land, land, spec, predict=None)
     (sm, flag, _), counts = fill_block(block, land, land, spec, Predictor(checkpoint.model))
-    assert counts == {"model_days": 2, "observed": 6 * 64 - 2, "filled": 2, "not_filled": 0}
+    assert counts == {
+        "model_days": 2,
+        "observed": 6 * 64 - 2,
+        "filled": 2,
+        "not_filled": 0,
+        "frozen": 0,
+    }
     assert flag[2, 3, 3] == FLAG_FILLED and np.isfinite(sm[2, 3, 3])
     np.testing.assert_array_equal(sm[flag == FLAG_OBSERVED], np.float32(0.3))

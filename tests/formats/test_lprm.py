@@ -179,3 +179,44 @@ def test_downscaled_tenth_degree_file_with_float32_coordinates(tmp_path):
     day = read_day(str(path), variable="x")
     assert day.values.shape == (50, 100) and np.all(day.values == np.float32(0.2))
     np.testing.assert_allclose(day.lon, lon, atol=1e-4)
+
+
+def test_error_and_ts_round_trip_south_up_and_are_read_like_the_real_file(tmp_path):
+    from sgdsm_cloud.formats.quality import read_quality
+
+    lat, lon = global_lat(0.25)[100:120][::-1], global_lon(0.25)[200:240]  # a south-up file
+    fraction = np.full((lat.size, lon.size), 0.3)
+    fraction[0, :] = np.nan
+    error = np.full(fraction.shape, 0.043)
+    error[1, 1] = np.nan
+    ts = np.linspace(260.0, 300.0, fraction.size).reshape(fraction.shape)
+    ts[2, 2] = np.nan
+    path = tmp_path / lprm.file_name(dt.date(2016, 1, 2))
+    lprm.write(path, fraction, lat, lon, variable="soil_moisture_x", error=error, ts=ts)
+    with h5py.File(path) as h5:  # the layout of the real 2015-04-01 file
+        assert h5["soil_moisture_x_error"].dtype == np.int16 and h5["ts"].dtype == np.int16
+        assert h5["ts"].attrs["units"] == "Kelvin"
+        assert np.asarray(
+            h5["soil_moisture_x_error"].attrs["scale_factor"]
+        ).item() == pytest.approx(0.01)
+    day = read_day(str(path), variable="x")
+    got_error, got_ts = read_quality(path.read_bytes(), path.name, day.values, variable="x")
+    north_up = slice(None, None, -1)
+    # whole percent, as in the real file: 0.043 m3 m-3 is stored as 4 and read back as 0.04
+    want_error = np.where(np.isfinite(fraction) & np.isfinite(error), 0.04, np.nan)[north_up]
+    np.testing.assert_allclose(got_error, want_error, atol=1e-6)
+    np.testing.assert_allclose(got_ts, np.round(ts[north_up] * 10) / 10, atol=1e-3)
+    assert np.isnan(got_ts[-3, 2]) and np.isnan(got_error[-1]).all()
+
+
+def test_files_without_error_or_ts_give_nan_and_jaxa_gives_none(tmp_path, real_lprm_dir):
+    from sgdsm_cloud.formats.quality import read_quality
+
+    name = "LPRM-AMSR2_L3_D_SOILM3_V001_20150402013500.nc4"  # soil_moisture_x only
+    data = (real_lprm_dir / name).read_bytes()
+    day = read_day(data, name, variable="x")
+    error, ts = read_quality(data, name, day.values, variable="x")
+    assert error.shape == ts.shape == day.values.shape
+    assert np.isnan(error).all() and np.isnan(ts).all()
+    jaxa_name = "GW1AM2_20150401_01D_EQMD_L3SGSMCHA3300300.h5"
+    assert read_quality(b"", jaxa_name, day.values) is None

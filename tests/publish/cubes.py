@@ -54,8 +54,8 @@ def seamless_cube(days: int = 6, res: float = 0.25, *, uncertainty: bool = False
                 {
                     "standard_name": "status_flag",
                     "long_name": "origin of the soil moisture value",
-                    "flag_values": np.array([0, 1, 2, 3], dtype="uint8"),
-                    "flag_meanings": "not_land_or_excluded observed filled not_filled",
+                    "flag_values": np.array([0, 1, 2, 3, 4], dtype="uint8"),
+                    "flag_meanings": "not_land_or_excluded observed filled not_filled frozen",
                 },
             ),
             "land": (

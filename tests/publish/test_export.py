@@ -158,8 +158,8 @@ def test_cf_and_acdd_attributes(tmp_path, store):
         assert unc.standard_name.endswith(" standard_error")
         flag = nc["flag"]
         assert flag.standard_name == "status_flag"
-        assert list(flag.flag_values) == [0, 1, 2, 3]
-        assert flag.flag_meanings == "not_land_or_excluded observed filled not_filled"
+        assert list(flag.flag_values) == [0, 1, 2, 3, 4]
+        assert flag.flag_meanings == "not_land_or_excluded observed filled not_filled frozen"
         assert "_FillValue" not in flag.ncattrs()
 
 

@@ -52,7 +52,13 @@ def test_datacube_describes_dimensions_and_variables(cube):
     assert variables["sm"]["dimensions"] == ["time", "lat", "lon"] and variables["sm"][
         "extent"
     ] == [0.0, 1.0]
-    assert variables["flag"]["type"] == "auxiliary" and variables["flag"]["values"] == [0, 1, 2, 3]
+    assert variables["flag"]["type"] == "auxiliary" and variables["flag"]["values"] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert "2 filled" in variables["flag"]["description"]
     assert "unit" not in variables["flag"]
 

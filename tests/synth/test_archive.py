@@ -133,3 +133,40 @@ def test_archive_can_be_written_to_s3(s3):
     np.testing.assert_array_equal(day.values, synthesize(config).sm.values[0])
     truth = xr.open_zarr(written.truth, storage_options=s3.storage_options)
     assert truth.sizes == {"time": 2, "lat": 8, "lon": 8}
+
+
+def test_lprm_files_carry_the_error_estimate_and_ts_that_ingest_keeps(tmp_path):
+    import h5py
+
+    from sgdsm_cloud.cube import CubeChunks
+    from sgdsm_cloud.ingest import IngestConfig, ingest
+    from sgdsm_cloud.storage import Location
+    from sgdsm_cloud.synth.archive import iter_days
+
+    config = SynthConfig("2015-04-01", "2015-04-02", bbox=BBox(40, 45, 70, 58), seed=3)
+    written = write_archive(config, tmp_path / "a", progress=False)
+    days = list(iter_days(config))
+    with h5py.File(written.files[0]) as h5:
+        assert {"soil_moisture_c1_error", "ts"} <= set(h5)
+        assert h5["ts"].attrs["units"] == "Kelvin"
+    store = str(tmp_path / "raw.zarr")
+    ingest(
+        IngestConfig(
+            (Location(str(tmp_path / "a")),),
+            Location(store),
+            workers=1,
+            chunks=CubeChunks(2, 40, 80),
+        )
+    )
+    ds = cube.open_cube(store)
+    for i, day in enumerate(days):
+        seen = np.isfinite(day.sm)
+        error = ds.sm_error.isel(time=i).values
+        # the error model's standard deviation, in 0.01 m3 m-3 steps, where a value is archived
+        np.testing.assert_allclose(error[seen], np.round(day.error[seen] * 100) / 100, atol=1e-6)
+        assert np.isnan(error[~seen]).all()
+        assert np.isin(np.round(error[seen] * 100), [2, 5]).all()  # 0.022 or 0.066 / 1.25
+    frozen, sm = ds.frozen.values, ds.sm.values
+    # Kazakhstan in early April: ts is written wherever the swath saw land, frozen included
+    assert (frozen == 1).sum() > 100 and np.isnan(sm[frozen == 1]).all()
+    assert (frozen == 0)[np.isfinite(sm)].all()
