@@ -2,9 +2,9 @@
 
     python benchmarks/run.py [NAME ...] [--quick] [--json PATH] [--markdown PATH | --no-markdown]
 
-``NAME`` is ``model``, ``variants``, ``ingest``, ``fill``, ``accuracy``, ``uncertainty`` or
-``export`` (the module ``benchmarks/bench_<NAME>.py``) or the path of any Python file; none means
-all seven. A module
+``NAME`` is ``model``, ``variants``, ``ingest``, ``earthdata``, ``fill``, ``accuracy``,
+``uncertainty`` or ``export`` (the module ``benchmarks/bench_<NAME>.py``) or the path of any
+Python file; none means all eight. A module
 takes part when it defines ``run(quick: bool) -> list[dict]`` (benchmarks/common.py); one that
 does not is reported and skipped. Results go to ``benchmarks/results/<NAME>.json`` (or
 ``--json``), a list of runs (the latest of each mode) with their command, date, machine and
@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``sgds
 
 from benchmarks.common import check_results, format_table, load_average, machine
 
-KNOWN = ("model", "variants", "ingest", "fill", "accuracy", "uncertainty", "export")
+KNOWN = ("model", "variants", "ingest", "earthdata", "fill", "accuracy", "uncertainty", "export")
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MARKDOWN = REPO / "BENCHMARKS.md"
 

@@ -20,7 +20,11 @@ EXIT_OK, EXIT_QUARANTINED = 0, 3
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(subparsers, "ingest", __doc__, run)
     parser.add_argument(
-        "sources", nargs="+", metavar="SOURCE", help="files, directories, globs or s3:// prefixes"
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="files, directories, globs, s3:// prefixes, https:// files or listings, or "
+        "earthdata:COLLECTION (token: EARTHDATA_TOKEN or ~/.netrc)",
     )
     parser.add_argument(
         "--store",
