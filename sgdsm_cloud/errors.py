@@ -46,3 +46,20 @@ class CheckpointError(SgdsmError):
 
 class ChunkAlignmentError(SgdsmError, ValueError):
     """A write region does not cover whole chunks or shards of the target store."""
+
+
+class ClusterError(SgdsmError):
+    """The dask cluster cannot be reached, or went away while a run used it."""
+
+
+class RunInterrupted(ClusterError):
+    """A run stopped before all its tasks finished; the tasks that finished are kept, and
+    re-running the same command resumes the run (``sgdsm_cloud.cluster``)."""
+
+
+class WorkerLost(RunInterrupted):
+    """A task's worker processes died (killed, or out of memory) as often as dask allows."""
+
+
+class ClusterLost(RunInterrupted):
+    """The scheduler went away, the connection to it closed, or the cluster cancelled the run."""

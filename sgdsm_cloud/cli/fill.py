@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.options import add_options, from_args
 
@@ -26,12 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "in the package: builtin:NAME (e.g. builtin:lprm-x-d-025)",
     )
     parser.add_argument("--out", required=True, help="output zarr URL")
-    parser.add_argument(
-        "--scheduler",
-        default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
-        help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, as a DaskJob "
-        "runner has it; else start a LocalCluster)",
-    )
+    add_scheduler_option(parser, "start a LocalCluster")
     parser.add_argument(
         "--workers",
         type=int,
@@ -53,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sgdsm_cloud.fill.executor import connect, run_fill
+    from sgdsm_cloud.cluster import connect
+    from sgdsm_cloud.fill.executor import run_fill
     from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import Location, check_reachable
 
@@ -67,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     check_reachable(source, must_exist=True)
     check_reachable(model, must_exist=True)
     check_reachable(out)
-    with connect(args.scheduler, args.workers, args.gpu) as client:
+    with connect(args.scheduler, args.workers, gpu=args.gpu) as client:
         summary = run_fill(
             source,
             out,

@@ -13,11 +13,15 @@ import argparse
 import sys
 
 from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cluster import add_scheduler_option
+from sgdsm_cloud.options import add_options, from_args
 
 EXIT_OK, EXIT_QUARANTINED = 0, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from sgdsm_cloud.ingest.config import IngestConfig
+
     parser = add_command(subparsers, "ingest", __doc__, run)
     parser.add_argument(
         "sources",
@@ -31,39 +35,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="the cube: a local path (default) or an fsspec URL (s3://...)",
     )
-    parser.add_argument("--variable", help="LPRM band: c1 (default for a new store), c2 or x")
-    parser.add_argument(
-        "--pass",
-        dest="pass_",
-        choices=("A", "D"),
-        help="ascending or descending (default: the store's)",
-    )
-    parser.add_argument("--start", help="first day to ingest, YYYY-MM-DD")
-    parser.add_argument(
-        "--end", help="last day to ingest, YYYY-MM-DD (a new store's axis spans --start..--end)"
-    )
-    parser.add_argument(
-        "--bbox", help="crop global files to W,S,E,N degrees, snapped to the grid (new stores)"
-    )
+    add_options(parser, IngestConfig)
     parser.add_argument(
         "--storage-options",
         help='JSON fsspec options for s3:// sources and store, e.g. \'{"endpoint_url": "http://..."}\' '
         "(default: the AWS_* environment)",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="parallel slab tasks (default: cores, at most 4; 1 = in process)",
-    )
-    parser.add_argument(
-        "--chunks", help="TIME,LAT,LON chunk sizes of a new store (default 32,180,180)"
-    )
+    add_scheduler_option(parser, "run on --workers local processes")
 
 
 def run(args: argparse.Namespace) -> int:
-    from sgdsm_cloud.grid import BBox
+    from contextlib import nullcontext
+
+    from sgdsm_cloud.cluster import connect
     from sgdsm_cloud.ingest import IngestConfig, ingest
-    from sgdsm_cloud.ingest.config import default_workers, parse_chunks, parse_date
     from sgdsm_cloud.storage import Location, parse_storage_options
 
     parse_storage_options(args.storage_options)  # refuse bad JSON even when every path is local
@@ -72,17 +57,13 @@ def run(args: argparse.Namespace) -> int:
         remote = "://" in url and not url.startswith("file://")
         return Location.from_cli(url, args.storage_options if remote else None)
 
-    config = IngestConfig(
+    config = from_args(
+        IngestConfig,
+        args,
         sources=tuple(location(s) for s in args.sources),
         store=location(args.store),
-        variable=args.variable,
-        pass_=args.pass_,
-        start=parse_date(args.start, "--start"),
-        end=parse_date(args.end, "--end"),
-        bbox=BBox.parse(args.bbox) if args.bbox else None,
-        workers=default_workers() if args.workers is None else args.workers,
-        chunks=parse_chunks(args.chunks),
     )
-    report = ingest(config)
+    with connect(args.scheduler) if args.scheduler else nullcontext() as client:
+        report = ingest(config, client=client)
     print(f"sgdsm ingest: {config.store}: {report.summary()}", file=sys.stderr)
     return EXIT_QUARANTINED if report.quarantined else EXIT_OK

@@ -4,23 +4,22 @@ The driver plans the tiles, writes the output's template (or resumes an interrup
 same fill, skipping the tiles its manifest lists), registers the model plugin, maps
 :func:`run_tile` over the remaining tiles and consolidates the metadata at the end. A worker
 that dies mid-tile is replaced and dask reruns its tile elsewhere; that is safe because a tile
-only overwrites the whole shards it owns and then (re)writes its own manifest entry.
+only overwrites the whole shards it owns and then (re)writes its own manifest entry. The tasks
+run on the pipeline's one executor (``sgdsm_cloud.cluster``), which turns a lost cluster or
+workers that keep dying into typed errors a re-run resumes from.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import traceback
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import CancelledError
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud import cube
+from sgdsm_cloud.cluster import TaskKind, run_tasks
 from sgdsm_cloud.errors import ConfigError, SgdsmError
 from sgdsm_cloud.fill.block import FillJob, fill_tile
 from sgdsm_cloud.fill.config import FillConfig
@@ -34,7 +33,6 @@ from sgdsm_cloud.fill.template import (
     template_for,
     write_template,
 )
-from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import Location, public_url, redact
 
 logger = logging.getLogger(__name__)
@@ -45,10 +43,6 @@ worker_log = logging.getLogger("distributed.worker.sgdsm_cloud")
 
 class TileFailed(SgdsmError):
     """A tile could not be filled; the message names the tile and the cause."""
-
-
-class FillInterrupted(SgdsmError):
-    """The cluster went away or cancelled the run; finished tiles are kept for a resume."""
 
 
 @dataclass(frozen=True)
@@ -171,45 +165,27 @@ def execute(
     blocks: list[BlockSpec], job: FillJob, client: Any, plugin: FillPlugin, config: FillConfig
 ) -> list[dict[str, Any]]:
     """Run one task per block on ``client`` with a progress bar; returns their statuses."""
-    from distributed import KilledWorker, as_completed
-    from distributed.comm import CommClosedError
-
     if not blocks:
         return []
     client.register_plugin(plugin, name=PLUGIN_NAME)
-    logger.info("dask dashboard: %s", client.dashboard_link)
-    run_id = uuid.uuid4().hex[:8]
-    futures = client.map(
-        run_tile,
-        [block.to_json() for block in blocks],
-        job=job,
-        key=[f"sgdsm-fill-{run_id}-{block.id}" for block in blocks],
-        resources={"GPU": 1} if config.gpu else None,
-        retries=config.retries,
-        pure=False,
+    statuses: list[dict[str, Any]] = []
+    kind = TaskKind(
+        "fill", "tile", job.out.url, memory_hint="lower --tile-days/--tile-cells or --batch-size"
     )
-    statuses = []
     try:
-        with progress(desc="fill", total=len(futures), unit="tile") as bar:
-            for future in as_completed(futures, loop=client.loop):
-                statuses.append(future.result())
-                bar.update()
-    except KilledWorker as err:
-        raise TileFailed(
-            f"{err.task}: workers died repeatedly while running it (out of memory?); lower "
-            "--tile-days/--tile-cells or --batch-size, then re-run the same command to resume"
-        ) from None
-    except (CancelledError, CommClosedError) as err:  # which one depends on the race
-        raise FillInterrupted(
-            f"{job.out.url}: the cluster cancelled the run or the connection to it closed "
-            f"({err}); {len(statuses)} of {len(blocks)} tiles finished and are recorded. "
-            "Re-run the same command to resume"
-        ) from None
+        run_tasks(
+            run_tile,
+            [block.to_json() for block in blocks],
+            statuses.append,
+            kind=kind,
+            ids=[block.id for block in blocks],
+            client=client,
+            kwargs={"job": job},
+            resources={"GPU": 1} if config.gpu else None,
+            retries=config.retries,
+        )
     finally:
-        # Free the workers' models and stop what is left; after a lost cluster this cleanup
-        # has nothing to reach, and the original error is the one to report.
-        with suppress(Exception):
-            client.cancel([future for future in futures if not future.done()])
+        with suppress(Exception):  # free the workers' models; nothing to reach after a lost cluster
             client.unregister_worker_plugin(PLUGIN_NAME)
     return statuses
 
@@ -222,33 +198,3 @@ def check_gpu_workers(client: Any) -> None:
             "--gpu: no worker of the cluster offers the GPU resource; start GPU workers with "
             "'dask worker SCHEDULER --nthreads 1 --resources GPU=1'"
         )
-
-
-@contextmanager
-def connect(
-    scheduler: str | None = None, workers: int | None = None, gpu: bool = False
-) -> Iterator[Any]:
-    """A Client of the cluster at ``scheduler``, or of a LocalCluster of worker processes.
-
-    The LocalCluster runs ``workers`` processes (default: one per core, or one with ``gpu``)
-    of one thread each; with ``gpu`` each offers ``GPU=1``, so all of them share the visible
-    devices: give a multi-GPU host one worker per device with dask-cuda or ``dask worker``.
-    """
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler, timeout="30s") as client:
-            yield client
-        return
-    count = workers or (1 if gpu else os.cpu_count() or 1)
-    with (
-        LocalCluster(
-            n_workers=count,
-            threads_per_worker=1,
-            processes=True,
-            resources={"GPU": 1} if gpu else None,
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client

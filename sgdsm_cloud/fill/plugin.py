@@ -52,7 +52,6 @@ class FillPlugin(WorkerPlugin):
         if self.gpu and not torch.cuda.is_available():
             raise ConfigError(f"--gpu was given but worker {worker.address} sees no CUDA device")
         device = "cuda" if self.gpu else "cpu"
-        reuse_freed_memory()
         checkpoint = load_checkpoint(self.model.url, storage_options=self.model.storage_options)
         if checkpoint.sha256 != self.sha256:
             raise CheckpointError(
@@ -79,28 +78,6 @@ class FillPlugin(WorkerPlugin):
     def teardown(self, worker: Any) -> None:
         self.predictor = None
         self._stores = None
-
-
-def reuse_freed_memory() -> None:
-    """Let glibc keep freed blocks for reuse instead of returning them to the system at once.
-
-    dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes glibc's mmap
-    threshold at 128 KiB: then every network activation (freed after each layer) is a fresh
-    mmap, page-faulted again at the next layer. On the development CPU that made the same
-    inference cost 1.7-1.9x the CPU time it takes outside a worker (docs/fill.md, Workers).
-    Raising both thresholds (the mmap one to glibc's 32 MiB maximum) restores heap reuse; the
-    worker then holds about one tile's working memory between tiles. A no-op without glibc.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 * 1024 * 1024)
-    mallopt(m_trim_threshold, 1024 * 1024 * 1024)
 
 
 def worker_plugin() -> FillPlugin:

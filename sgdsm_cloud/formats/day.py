@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass
+from traceback import walk_tb
 from typing import IO
 
 import h5py
@@ -89,11 +91,35 @@ def read_day(
         raise BadInputFile(
             parsed.name, f"not a readable HDF5/netCDF4 file (truncated or corrupt?): {err}"
         ) from None
-    except Exception as err:  # any malformed content must quarantine the file, never stop a run
+    except Exception as err:
+        if not is_decode_error(err):
+            raise  # a bug in a reader is not a bad file: quarantining would hide it, file by file
         raise BadInputFile(parsed.name, f"cannot decode ({type(err).__name__}: {err})") from None
     if not allow_empty and not np.isfinite(values).any():
         raise BadInputFile(parsed.name, "no valid retrieval in the whole grid (all fill)")
     return Day(parsed.name, parsed.date, parsed.pass_, values, lat, lon)
+
+
+# What reading a malformed file raises: h5py turns HDF5's errors into OSError, KeyError or
+# ValueError (and TypeError, RuntimeError, ... for types it cannot convert), and the decoders
+# index the file's variables and attributes, which raises KeyError or ValueError.
+DECODE_ERRORS = (OSError, KeyError, ValueError)
+
+
+def is_decode_error(err: BaseException) -> bool:
+    """True when ``err`` says the file cannot be decoded, not that a reader has a bug.
+
+    The error types above, and any error raised inside h5py while it reads the file.
+    Anything else (a TypeError, AttributeError, ZeroDivisionError in our own code) is a bug.
+    """
+    if isinstance(err, DECODE_ERRORS):
+        return True
+    return any(_in_h5py(frame.f_code.co_filename) for frame, _ in walk_tb(err.__traceback__))
+
+
+def _in_h5py(filename: str) -> bool:
+    """A frame of h5py: its Python modules, or its Cython ones (``h5py/_objects.pyx``)."""
+    return filename.startswith("h5py/") or f"{os.sep}h5py{os.sep}" in filename
 
 
 MAX_ATTRIBUTE_BYTES = 1 << 20  # real L3 attributes are a few bytes to a few kB

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from sgdsm_cloud.cube import CubeChunks
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.formats.lprm import VARIABLES, variable_name
 from sgdsm_cloud.grid import BBox
+from sgdsm_cloud.options import option
 from sgdsm_cloud.storage import Location
 
 PASSES = ("A", "D")
 
 
 def default_workers() -> int:
-    """Worker processes for the local executor: the cores, at most 4 (I/O and zarr writes saturate)."""
+    """Worker processes of the local executor: the cores, at most 4 (I/O and zarr writes saturate)."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class IngestConfig:
-    """One ingest run.
+    """One ingest run; each option's help is its documentation (``sgdsm ingest`` and the YAML's
+    ``ingest`` section take every field declared with ``option`` by name).
 
     Attributes:
         sources: files, directories (walked recursively), globs or s3:// prefixes.
@@ -31,21 +34,36 @@ class IngestConfig:
             store's, else the LPRM default (C1). JAXA files hold one product and take none.
         pass_: ``"A"`` or ``"D"``; ``None`` keeps the store's, else the one pass in the sources.
         start, end: only files whose day falls in ``[start, end]``; a new store's time axis
-            spans them when given.
+            spans them when given. Dates, or ``YYYY-MM-DD`` text (a date after creation).
         bbox: crop global files to this box (snapped to the grid); fixes a new store's grid.
-        workers: parallel slab tasks of the local executor (1 runs in this process).
-        chunks: chunk sizes of a new store; an existing store keeps its own.
+            A ``BBox`` or ``W,S,E,N`` text.
+        workers: parallel slab tasks of the local executor: 1 runs them in this process, more
+            on a LocalCluster of that many worker processes; ``None``: :func:`default_workers`.
+        chunks: chunk sizes of a new store (``CubeChunks`` or ``TIME,LAT,LON`` text); an
+            existing store keeps its own.
     """
 
     sources: tuple[Location, ...]
     store: Location
-    variable: str | None = None
-    pass_: str | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
-    bbox: BBox | None = None
-    workers: int = field(default_factory=default_workers)
-    chunks: CubeChunks = CubeChunks()
+    variable: str | None = option(None, "LPRM band: c1 (default for a new store), c2 or x")
+    pass_: str | None = option(
+        None, "ascending or descending (default: the store's)", choices=PASSES
+    )
+    start: Any = option(None, "first day to ingest, YYYY-MM-DD")
+    end: Any = option(
+        None, "last day to ingest, YYYY-MM-DD (a new store's axis spans --start..--end)"
+    )
+    bbox: Any = option(
+        None, "crop global files to W,S,E,N degrees, snapped to the grid (new stores)"
+    )
+    workers: int = option(
+        None,
+        "parallel slab tasks, each in a worker process of a local dask cluster (default: cores, "
+        "at most 4; 1 = in this process, no cluster)",
+    )
+    chunks: Any = option(
+        CubeChunks(), "TIME,LAT,LON chunk sizes of a new store (default: 32,180,180)"
+    )
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -59,6 +77,16 @@ class IngestConfig:
             raise ConfigError(
                 f"--variable must be one of {short} (LPRM bands), got {self.variable!r}"
             )
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, parse_date(value, f"--{name}"))
+        if isinstance(self.bbox, str):
+            object.__setattr__(self, "bbox", BBox.parse(self.bbox) if self.bbox else None)
+        if isinstance(self.chunks, str) or self.chunks is None:
+            object.__setattr__(self, "chunks", parse_chunks(self.chunks))
+        if self.workers is None:
+            object.__setattr__(self, "workers", default_workers())
         if self.start and self.end and self.start > self.end:
             raise ConfigError(f"--start {self.start} is after --end {self.end}")
         if self.workers < 1:

@@ -10,22 +10,25 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from sgdsm_cloud.cluster import TaskKind, connecting, run_tasks
 from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats import jaxa, read_day
 from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
 from sgdsm_cloud.ingest import quarantine, store
 from sgdsm_cloud.ingest.config import IngestConfig
-from sgdsm_cloud.ingest.execute import run_distributed, run_local
 from sgdsm_cloud.ingest.geometry import StoreGrid
 from sgdsm_cloud.ingest.lock import StoreLock
 from sgdsm_cloud.ingest.plan import (
     Candidate,
     Identity,
     Ledger,
+    SlabTask,
     choose_pass,
     make_plan,
     parse_candidates,
@@ -33,9 +36,8 @@ from sgdsm_cloud.ingest.plan import (
 )
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
-from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult
+from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, run_slab
 from sgdsm_cloud.ingest.sources import list_sources, read_bytes
-from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import check_reachable
 
 log = logging.getLogger("sgdsm_cloud.ingest")
@@ -79,7 +81,11 @@ class IngestReport:
 
 
 def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
-    """Ingest ``config.sources`` into ``config.store``; slabs run on ``client`` when given.
+    """Ingest ``config.sources`` into ``config.store``.
+
+    The slabs run on ``client`` (a ``distributed.Client``) when given; else in this process
+    with ``config.workers == 1``, or on a LocalCluster of ``config.workers`` worker processes
+    started for them (``sgdsm_cloud.cluster``).
 
     The whole run holds the store's lock (``ingest.lock``): a second ingest of the same store
     stops with StoreLocked before it reads or writes anything.
@@ -107,20 +113,20 @@ def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> Ingest
     plan = make_plan(candidates, identity, ledger, config.start, config.end)
     _log_all(plan.quarantine)
     records += plan.quarantine
-    if existing:
-        store.extend(config.store, plan.time)
-    else:
-        store.create(
-            config.store,
-            plan.time,
-            grid,
-            identity,
-            config.chunks,
-            overwrite=store.exists(config.store),
-        )
-
-    context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
-    results = _run(plan.tasks, context, config.workers, client)
+    with _executor(config, client, len(plan.tasks)) as (slab_client, memory_hint):
+        if existing:
+            store.extend(config.store, plan.time)
+        else:
+            store.create(
+                config.store,
+                plan.time,
+                grid,
+                identity,
+                config.chunks,
+                overwrite=store.exists(config.store),
+            )
+        context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
+        results = _run(plan.tasks, context, config, slab_client(), memory_hint)
     for result in results:
         records += result.quarantine
     ingested = [name for r in results for name in r.ingested]
@@ -231,24 +237,55 @@ def _identity(product: str, resolution: float, pass_: str, config: IngestConfig)
     return Identity(product, resolution, pass_, config.lprm_variable or DEFAULT_VARIABLE)
 
 
-def _run(tasks: tuple, context: SlabContext, workers: int, client: Any) -> list[SlabResult]:
+@contextmanager
+def _executor(
+    config: IngestConfig, client: Any, tasks: int
+) -> Iterator[tuple[Callable[[], Any], str]]:
+    """Where the slabs run, and what to lower when its workers run out of memory.
+
+    ``client`` when given; else this process (one worker, or one slab), else a LocalCluster of
+    ``config.workers`` processes (h5py decodes under one global lock, so processes, not
+    threads: docs/ingest.md), started in the background now, while the driver writes the
+    store's template.
+    """
+    workers = min(config.workers, tasks)
+    if client is not None:
+        yield (lambda: client), "with more memory per worker thread"
+    elif workers <= 1:
+        yield (lambda: None), ""
+    else:
+        with connecting(workers=workers) as started:
+            yield started, "with fewer --workers"
+
+
+def _run(
+    tasks: tuple[SlabTask, ...],
+    context: SlabContext,
+    config: IngestConfig,
+    client: Any,
+    memory_hint: str,
+) -> list[SlabResult]:
+    """Run the slabs on ``client`` (None: in this process), logging quarantined files."""
     results: list[SlabResult] = []
+    if not tasks:
+        return results
     kill_after = int(os.environ.get(KILL_AFTER_SLABS_ENV, "0") or 0)
-    with progress(total=len(tasks), desc="ingest", unit="slab") as bar:
 
-        def on_result(result: SlabResult) -> None:
-            results.append(result)
-            _log_all(result.quarantine)
-            bar.update(1)
-            if kill_after and len(results) >= kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    def on_result(result: SlabResult) -> None:
+        results.append(result)
+        _log_all(result.quarantine)
+        if kill_after and len(results) >= kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-        if not tasks:
-            return results
-        if client is not None:
-            run_distributed(tasks, context, client, on_result)
-        else:
-            run_local(tasks, context, workers, on_result)
+    run_tasks(
+        run_slab,
+        tasks,
+        on_result,
+        kind=TaskKind("ingest", "slab", config.store.url, memory_hint),
+        ids=[task.key for task in tasks],
+        client=client,
+        kwargs={"context": context},
+    )
     return results
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import xarray as xr
@@ -95,27 +97,117 @@ def test_ingest_driver_killed_mid_run_resumes_to_the_uninterrupted_store(s3, ing
     report("ingest driver SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
 
 
+def kill_slab_worker(process, hold) -> int:
+    """SIGKILL the worker process of ``process``'s cluster whose source read is parked."""
+    worker = process_with_port(process.pid, hold.peers[0][1])
+    assert worker != process.pid  # the slab runs in a worker process of the driver's cluster
+    os.kill(worker, signal.SIGKILL)
+    return worker
+
+
 def test_ingest_worker_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_case):
+    """With dask allowing no worker death (``distributed.scheduler.allowed-failures: 0``, e.g.
+    from the YAML's ``dask`` section), the one kill stops the run with the typed error."""
     store, reference, argv, hold = ingest_case
-    process = sgdsm(*argv, "--workers", "2")
+    no_deaths = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    process = sgdsm(*argv, "--workers", "2", env=no_deaths)
     wait_for(
         lambda: (hold.waiting >= 1 and slabs_done(s3, store) >= 1) or process.poll() is not None,
         "a finished slab and a parked source read",
     )
     assert process.poll() is None, process.communicate()
-    worker = process_with_port(process.pid, hold.peers[0][1])
-    assert worker != process.pid  # the slab runs in a worker process of the driver
     at_kill = slabs_done(s3, store)
-    os.kill(worker, signal.SIGKILL)
+    kill_slab_worker(process, hold)
     _, err = process.communicate(timeout=120)
     hold.release()
-    assert process.returncode == 1
-    assert "a slab worker process died" in err and "re-run the same command" in err
+    assert process.returncode == 1, err
+    [line] = [line for line in err.splitlines() if "error:" in line]
+    assert line.startswith(f"sgdsm ingest: error: {store}: a slab worker process died")
+    assert "of 3 slabs finished and are kept: re-run the same command to resume" in line
     assert "Traceback" not in err
 
     assert main([*argv, "--workers", "1"]) == 0
     assert store_digest(store, s3.storage_options) == store_digest(reference)
+    report("ingest worker SIGKILL, no death allowed", slabs_at_kill=at_kill, **landed(s3, store))
+
+
+def test_ingest_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, ingest_case):
+    """By default dask reruns the dead worker's slab on a live one: the run completes."""
+    store, reference, argv, hold = ingest_case
+    process = sgdsm(*argv, "--workers", "2")
+    wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "a parked source read")
+    assert process.poll() is None, process.communicate()
+    at_kill = slabs_done(s3, store)
+    kill_slab_worker(process, hold)
+    hold.release()
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert store_digest(store, s3.storage_options) == store_digest(reference)
     report("ingest worker SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A dask scheduler and a worker in processes of their own, as on Kubernetes; yields the
+    scheduler's address and the two processes (the worker's whole tree dies at teardown)."""
+    import psutil
+    from distributed import Client
+
+    spec = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask = [sys.executable, "-m", "dask"]
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(spec)],
+        **quiet,
+    )
+    worker = None
+    try:
+        wait_for(lambda: spec.exists() and spec.stat().st_size > 0, "the scheduler file", 120)
+        address = json.loads(spec.read_text())["address"]
+        worker = subprocess.Popen(
+            [*dask, "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet
+        )
+        with Client(address) as client:
+            client.wait_for_workers(1, timeout=120)
+        yield address, scheduler, worker
+    finally:
+        for process in (worker, scheduler):
+            if process is None or process.poll() is not None:
+                continue
+            for child in psutil.Process(process.pid).children(recursive=True):
+                child.kill()
+            process.kill()
+            process.wait()
+
+
+def test_ingest_scheduler_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_case, dask_processes):
+    """``sgdsm ingest --scheduler``: the scheduler dies mid-run; the run stops with the typed
+    error and the re-run completes the store."""
+    import psutil
+
+    store, reference, argv, hold = ingest_case
+    address, scheduler, worker = dask_processes
+    process = sgdsm(*argv, "--scheduler", address)
+    wait_for(
+        lambda: (hold.waiting >= 1 and slabs_done(s3, store) >= 1) or process.poll() is not None,
+        "a finished slab and a parked source read",
+    )
+    assert process.poll() is None, process.communicate()
+    at_kill = slabs_done(s3, store)
+    scheduler.send_signal(signal.SIGKILL)
+    _, err = process.communicate(timeout=120)
+    for orphan in [*psutil.Process(worker.pid).children(recursive=True), worker]:
+        orphan.kill()  # the worker's parked read must not land during the re-run
+    hold.release()
+    assert process.returncode == 1, err
+    [line] = [line for line in err.splitlines() if "error:" in line]
+    assert line.startswith(f"sgdsm ingest: error: {store}: the dask cluster went away"), line
+    assert "of 3 slabs finished and are kept: re-run the same command to resume" in line
+    assert "Traceback" not in err
+
+    assert main([*argv, "--workers", "1"]) == 0
+    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    report("ingest scheduler SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
 
 
 def landed(s3, store: str) -> dict[str, int]:

@@ -15,9 +15,9 @@ import s3fs
 import xarray as xr
 import zarr
 
-from sgdsm_cloud.errors import CheckpointError, ConfigError
+from sgdsm_cloud.errors import CheckpointError, ClusterLost, ConfigError
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.executor import FillInterrupted, resumable, run_fill
+from sgdsm_cloud.fill.executor import resumable, run_fill
 from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin
 from sgdsm_cloud.fill.template import METHOD_DOI
@@ -126,11 +126,11 @@ def test_public_bucket_reads_anonymously_with_cf_metadata(
     xr.testing.assert_identical(public.load(), expected)
     flag, sm = public["flag"], public["sm"]
     assert flag.dtype == np.uint8
-    assert list(flag.attrs["flag_values"]) == [0, 1, 2, 3]
+    assert list(flag.attrs["flag_values"]) == [0, 1, 2, 3, 4]
     assert (
         flag.attrs["flag_meanings"]
         == FLAG_MEANINGS
-        == "not_land_or_excluded observed filled not_filled"
+        == "not_land_or_excluded observed filled not_filled frozen"
     )
     assert flag.attrs["standard_name"] == "status_flag"
     assert sm.attrs["standard_name"] == "volume_fraction_of_condensed_water_in_soil"
@@ -189,7 +189,9 @@ def test_rerun_after_a_crash_skips_finished_tiles_and_matches_an_uninterrupted_r
     _wait_for_done(manifest, 1)
     driver.close()  # the driver's connection dies mid-run: its tasks are cancelled
     thread.join(60)
-    assert isinstance(outcome.get("error"), FillInterrupted), outcome
+    error = outcome.get("error")
+    assert isinstance(error, ClusterLost), outcome
+    assert "finished and are kept: re-run the same command to resume" in str(error)
     finished = manifest.done_ids()
     assert 1 <= len(finished) < MANY_TILES, sorted(finished)
 

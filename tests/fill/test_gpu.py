@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from sgdsm_cloud.cluster import connect
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.executor import connect, run_fill
+from sgdsm_cloud.fill.executor import run_fill
 from sgdsm_cloud.product import FLAG_FILLED
 from sgdsm_cloud.storage import Location
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sgdsm_cloud.errors import BadInputFile
-from sgdsm_cloud.formats import read_day
+from sgdsm_cloud.formats import lprm, read_day
 from sgdsm_cloud.formats.checks import check_physical_range
 
 FIRST = "LPRM-AMSR2_L3_D_SOILM3_V001_20150401013507.nc4"
@@ -50,3 +50,50 @@ def test_physical_range_accepts_nan_and_bounds():
         check_physical_range("f", np.array([-1.0, 5.0]))
     with pytest.raises(BadInputFile, match="infinite"):
         check_physical_range("f", np.array([1.0, -np.inf]))
+
+
+def _len_of_int(h5, parsed, variable):  # TypeError
+    return len(h5["Latitude"].size)
+
+
+def _attribute_of_none(h5, parsed, variable):  # AttributeError
+    return h5.attrs.get("no such attribute").decode()
+
+
+def _divide_by_zero(h5, parsed, variable):  # ZeroDivisionError
+    return h5["Latitude"].size / (h5["Longitude"].size - h5["Longitude"].size)
+
+
+@pytest.mark.parametrize(
+    ("decoder", "bug"),
+    [
+        (_len_of_int, TypeError),
+        (_attribute_of_none, AttributeError),
+        (_divide_by_zero, ZeroDivisionError),
+    ],
+)
+def test_a_bug_in_a_decoder_propagates_while_a_broken_file_is_still_quarantined(
+    real_lprm_dir, monkeypatch, decoder, bug
+):
+    """A reader's own bug must stop the run with its traceback: quarantining every file it
+    touches would turn one bug into a whole archive refused (and exit 3)."""
+    data = (real_lprm_dir / FIRST).read_bytes()
+    monkeypatch.setattr(lprm, "decode", decoder)
+    with pytest.raises(bug):
+        read_day(data, FIRST, variable="x")
+    with pytest.raises(BadInputFile, match="not a readable HDF5/netCDF4 file"):
+        read_day(data[:1000], FIRST, variable="x")  # truncated: still the file's fault
+
+
+def test_what_reading_a_malformed_file_raises_still_quarantines(real_lprm_dir, monkeypatch):
+    """KeyError and ValueError from reading the file's variables, and errors raised inside
+    h5py whatever their type, say the file cannot be decoded."""
+    data = (real_lprm_dir / FIRST).read_bytes()
+    for decoder, reason in [
+        (lambda h5, parsed, variable: h5["no_such_variable"], "cannot decode (KeyError"),
+        (lambda h5, parsed, variable: h5["Latitude"][()].reshape(-1, 7919), "(ValueError"),
+        (lambda h5, parsed, variable: h5["Latitude"].attrs.get(0), "(TypeError"),  # inside h5py
+    ]:
+        monkeypatch.setattr(lprm, "decode", decoder)
+        with pytest.raises(BadInputFile, match=reason.replace("(", r"\(")):
+            read_day(data, FIRST, variable="x")

@@ -112,3 +112,23 @@ def test_help_lists_the_options(capsys):
         "--workers",
     ):
         assert option in out
+
+
+def test_every_config_option_also_comes_from_the_pipeline_file(tmp_path, capsys):
+    """The options generated from IngestConfig take text from the YAML as from the command
+    line: dates, a box and chunk sizes are parsed the same way, with the same messages."""
+    write_days(tmp_path / "raw", [0, 1, 2, 3])
+    store = tmp_path / "cube.zarr"
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        f"ingest:\n  sources: [{tmp_path / 'raw'}]\n  store: {store}\n  variable: x\n"
+        "  pass: D\n  start: 2015-04-02\n  end: 2015-04-03\n  bbox: 0,40,5,45\n"
+        "  workers: 1\n  chunks: 2,10,10\n"
+    )
+    assert main(["-q", "--config", str(path), "ingest"]) == 0, capsys.readouterr().err
+    cube = xr.open_zarr(store)
+    assert [str(t)[:10] for t in cube["time"].values] == ["2015-04-02", "2015-04-03"]
+    assert cube["sm"].encoding["chunks"] == (2, 10, 10) and cube.sizes["lon"] == 20
+    path.write_text(f"ingest:\n  store: {store}\n  start: April\n")
+    assert main(["-q", "--config", str(path), "ingest", str(tmp_path / "raw")]) == 1
+    assert "--start must be a date YYYY-MM-DD, got 'April'" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""One ingest, three engines: in process, dask's process pool, and a distributed LocalCluster agree."""
+"""One ingest, every executor: in process, a LocalCluster of its own, a Client, and a running
+scheduler named by ``--scheduler`` all write the same store."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ import pytest
 import xarray as xr
 from data.badfiles import FIRST_DAY
 
+from sgdsm_cloud.cli import main
 from sgdsm_cloud.errors import StorageError
 from sgdsm_cloud.ingest import ingest
 
 from .helpers import assert_same_store, config, snapshot, write_days
 
 
-def test_process_pool_and_local_cluster_write_the_same_store_as_one_process(tmp_path, corpus):
+def test_local_cluster_and_client_write_the_same_store_as_one_process(tmp_path, corpus):
     from distributed import Client, LocalCluster
 
     sources = [corpus.directory]
     reference = ingest(config(sources, tmp_path / "inline.zarr", workers=1))
     assert reference.slabs == 5  # 20 days in chunks of 4
-    pooled = ingest(config(sources, tmp_path / "pool.zarr", workers=2))
+    local = ingest(config(sources, tmp_path / "local.zarr", workers=2))  # its own LocalCluster
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -30,17 +32,59 @@ def test_process_pool_and_local_cluster_write_the_same_store_as_one_process(tmp_
     ):
         distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
     expected = snapshot(str(tmp_path / "inline.zarr"))
-    for name, report in (("pool", pooled), ("cluster", distributed)):
+    for name, report in (("local", local), ("cluster", distributed)):
         assert report.quarantined == reference.quarantined and report.ingested == reference.ingested
         assert_same_store(expected, snapshot(str(tmp_path / f"{name}.zarr")))
 
 
+def test_ingest_runs_its_slabs_on_the_scheduler_named_by_the_option(tmp_path, cluster, capsys):
+    """``sgdsm ingest --scheduler ADDRESS``: the slabs run on that cluster's worker processes
+    (the scheduler's task stream records them) and the store equals an in-process run."""
+    from distributed import Client
+
+    write_days(tmp_path / "raw", range(10))
+    reference = tmp_path / "inline.zarr"
+    ingest(config([tmp_path / "raw"], reference))
+    store = tmp_path / "cluster.zarr"
+    argv = ["-q", "ingest", str(tmp_path / "raw"), "--store", str(store), "--variable", "x"]
+    argv += ["--chunks", "4,10,20", "--workers", "1", "--scheduler", cluster.scheduler_address]
+    with Client(cluster) as observer:
+        observer.get_task_stream()  # starts recording on the scheduler
+        start = dt.datetime.now().timestamp()
+        assert main(argv) == 0, capsys.readouterr().err
+        stream = observer.get_task_stream(start=start)
+        workers = set(observer.scheduler_info()["workers"])
+    slabs = [r for r in stream if str(r["key"]).startswith("sgdsm-ingest-")]
+    # --workers 1 runs in process, unless a scheduler is given
+    assert sorted(str(r["key"]).split("-")[-1] for r in slabs) == ["00000", "00001", "00002"]
+    assert {r["worker"] for r in slabs} <= workers
+    assert_same_store(snapshot(str(reference)), snapshot(str(store)))
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
+    import socket
+
+    import dask
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+    write_days(tmp_path / "raw", [0])
+    argv = ["-q", "ingest", str(tmp_path / "raw"), "--store", str(tmp_path / "c.zarr")]
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert main([*argv, "--scheduler", address]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"sgdsm ingest: error: cannot reach the dask scheduler at {address}")
+    assert not (tmp_path / "c.zarr").exists()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failed_region_write_stops_the_run_naming_the_slab(tmp_path, workers):
+    """The slab's own error reaches the caller unchanged, from this process or a worker's."""
     write_days(tmp_path / "raw", [0, 5])
     url = tmp_path / "cube.zarr"
     ingest(config([tmp_path / "raw"], url, end=FIRST_DAY + dt.timedelta(days=7)))
-    write_days(tmp_path / "raw", [6])
+    write_days(tmp_path / "raw", [1, 6])  # work in both slabs: two tasks
     chunks = url / "sm" / "c" / "1"
     shutil.rmtree(chunks)
     chunks.write_text("not a directory")  # slab 1's chunks can no longer be written
@@ -49,4 +93,4 @@ def test_a_failed_region_write_stops_the_run_naming_the_slab(tmp_path, workers):
     ):
         ingest(config([tmp_path / "raw"], url, workers=workers))
     status = xr.open_zarr(url, consolidated=False)["day_status"].values
-    assert status.tolist() == [1, 0, 0, 0, 0, 1, 0, 0]  # the failed day is not recorded as ingested
+    assert status[4:].tolist() == [0, 1, 0, 0]  # the failed day is not recorded as ingested

@@ -1,0 +1,356 @@
+"""One executor for the pipeline's steps: in this process, or on a dask.distributed cluster.
+
+:func:`connect` gives a Client of a running scheduler (``--scheduler``, default
+``$DASK_SCHEDULER_ADDRESS``) or of a LocalCluster of single-threaded worker processes.
+:func:`run_tasks` maps a function over a step's tasks (ingest's slabs, fill's tiles): each
+result reaches a callback in the driver as its task completes, a progress bar counts them, and
+at most a bounded number of tasks is submitted at a time (twice the cluster's worker threads,
+followed as workers join or leave). A worker that dies mid-task is replaced and dask reruns
+its task elsewhere, which the steps allow because a task rewrites only what it alone owns.
+What a run cannot recover from becomes a typed error whose message says that finished work
+is kept and that the same command resumes: :class:`~sgdsm_cloud.errors.WorkerLost` (a task's
+workers died as often as dask allows: killed, or out of memory) and
+:class:`~sgdsm_cloud.errors.ClusterLost` (the scheduler went away, the connection to it
+closed, or the cluster cancelled the run).
+
+Without a client, tasks run one after the other in this process: no cluster, no processes
+(``sgdsm ingest --workers 1``, tests and small runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import CancelledError
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from sgdsm_cloud.errors import ClusterError, ClusterLost, WorkerLost
+
+logger = logging.getLogger(__name__)
+
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"  # what a DaskJob's runner pod is given
+IN_FLIGHT_PER_THREAD = 2  # one task running and one waiting on each worker thread
+REFRESH_S = 2.0  # how often the bound follows workers joining or leaving
+
+
+def default_scheduler() -> str | None:
+    """The scheduler address from ``$DASK_SCHEDULER_ADDRESS``, or None (start a LocalCluster)."""
+    return os.environ.get(SCHEDULER_ENV) or None
+
+
+def add_scheduler_option(parser: argparse.ArgumentParser, local: str) -> None:
+    """``--scheduler ADDRESS`` of a command that runs on :func:`connect` (``local``: what runs
+    without one)."""
+    parser.add_argument(
+        "--scheduler",
+        default=default_scheduler(),
+        metavar="ADDRESS",
+        help=f"address of a running dask scheduler (default: ${SCHEDULER_ENV}, as a DaskJob "
+        f"runner has it; else {local})",
+    )
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """How a step names its tasks in keys, the progress bar and error messages.
+
+    Attributes:
+        step: the command, e.g. ``"ingest"`` (keys ``sgdsm-ingest-<run>-<id>``, the bar's label).
+        noun: one task, e.g. ``"slab"``.
+        target: what the tasks write (a store's URL), named first in error messages.
+        memory_hint: advice when workers die repeatedly, e.g. ``"with fewer --workers"``.
+    """
+
+    step: str
+    noun: str
+    target: str = ""
+    memory_hint: str = ""
+
+
+@contextmanager
+def connect(
+    scheduler: str | None = None,
+    workers: int | None = None,
+    *,
+    gpu: bool = False,
+) -> Iterator[Any]:
+    """A Client of the cluster at ``scheduler``, or of a LocalCluster of worker processes.
+
+    The LocalCluster runs ``workers`` processes (default: one per core, or one with ``gpu``)
+    of one thread each: processes, not threads, because h5py decodes under a global lock and
+    torch sizes its threads per worker. With ``gpu`` each worker offers ``GPU=1``, so all of
+    them share the visible devices: give a multi-GPU host one worker per device with
+    dask-cuda or ``dask worker``. An unreachable scheduler raises ClusterError.
+    """
+    client, cluster = _start(scheduler, workers, gpu)
+    try:
+        yield client
+    finally:
+        _stop(client, cluster)
+
+
+@contextmanager
+def connecting(
+    scheduler: str | None = None, workers: int | None = None, *, gpu: bool = False
+) -> Iterator[Callable[[], Any]]:
+    """:func:`connect`, begun in a background thread at once; the callable waits for the client.
+
+    Worker processes take a second or two to start and import; the driver meanwhile does its
+    own work (a step's template). Leaving the block closes the cluster, once it has started.
+    """
+    started: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            started["client"], started["cluster"] = _start(scheduler, workers, gpu)
+        except BaseException as err:  # raised in the driver's thread by client()
+            started["error"] = err
+
+    thread = threading.Thread(target=start, name="sgdsm-connect", daemon=True)
+    thread.start()
+
+    def client() -> Any:
+        thread.join()
+        if "error" in started:
+            raise started["error"]
+        return started["client"]
+
+    try:
+        yield client
+    finally:
+        thread.join()
+        if "client" in started:
+            _stop(started["client"], started["cluster"])
+
+
+def _start(scheduler: str | None, workers: int | None, gpu: bool) -> tuple[Any, Any]:
+    """(client, the LocalCluster started for it or None)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler), None  # gives up after distributed.comm.timeouts.connect
+        except (OSError, TimeoutError) as err:
+            raise ClusterError(
+                f"cannot reach the dask scheduler at {scheduler} ({err}); start it or fix "
+                f"--scheduler (default: ${SCHEDULER_ENV})"
+            ) from None
+    cluster = LocalCluster(
+        n_workers=workers or (1 if gpu else os.cpu_count() or 1),
+        threads_per_worker=1,
+        processes=True,
+        resources={"GPU": 1} if gpu else None,
+        dashboard_address=":0",  # a free port: two runs on one host never collide
+    )
+    try:
+        return Client(cluster), cluster
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _stop(client: Any, cluster: Any) -> None:
+    """Close ``client`` (and ``cluster``). After a lost connection, dask logs the reconnection
+    this cancels as an error with its traceback; the run's ClusterLost already says it all."""
+    try:
+        if client.status == "running":
+            client.close()
+        else:
+            quiet = logging.getLogger("distributed.client")
+            disabled, quiet.disabled = quiet.disabled, True
+            try:
+                client.close()
+            finally:
+                quiet.disabled = disabled
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def run_tasks(
+    fn: Callable[..., Any],
+    items: Sequence[Any],
+    on_result: Callable[[Any], None],
+    *,
+    kind: TaskKind,
+    ids: Sequence[str],
+    client: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    resources: Mapping[str, float] | None = None,
+    retries: int = 0,
+    in_flight: int | None = None,
+) -> None:
+    """Run ``fn(item, **kwargs)`` for every item; ``on_result`` gets each result as it completes.
+
+    Args:
+        ids: one short name per item (``slab-00003``), for keys and error messages.
+        client: a ``distributed.Client``; None runs every task here, in order.
+        resources: what each task needs of a worker (e.g. ``{"GPU": 1}``).
+        retries: extra attempts of a task that raised (dask's ``retries``).
+        in_flight: tasks submitted at a time (default: twice the cluster's worker threads).
+
+    A task's own exception reaches the caller unchanged, once the tasks still queued are
+    cancelled. Lost workers and a lost cluster raise WorkerLost and ClusterLost.
+    """
+    from sgdsm_cloud.progress import progress  # tqdm: only once a run starts (sgdsm --help)
+
+    if len(ids) != len(items):
+        raise ValueError(f"{len(ids)} ids for {len(items)} tasks")
+    kwargs = dict(kwargs or {})
+    with progress(desc=kind.step, total=len(items), unit=kind.noun) as bar:
+        if client is None:
+            for item in items:
+                on_result(fn(item, **kwargs))
+                bar.update()
+            return
+        _run_on_cluster(
+            fn, items, on_result, bar, kind, ids, client, kwargs, resources, retries, in_flight
+        )
+
+
+def _run_on_cluster(
+    fn: Callable[..., Any],
+    items: Sequence[Any],
+    on_result: Callable[[Any], None],
+    bar: Any,
+    kind: TaskKind,
+    ids: Sequence[str],
+    client: Any,
+    kwargs: dict[str, Any],
+    resources: Mapping[str, float] | None,
+    retries: int,
+    in_flight: int | None,
+) -> None:
+    from distributed import KilledWorker, wait
+
+    logger.info("dask dashboard: %s", client.dashboard_link)
+    run = uuid.uuid4().hex[:8]  # keys unique per run: a finished key would return a stale result
+    queue = deque(zip(ids, items, strict=True))
+    pending: dict[Any, str] = {}  # future -> task id
+    done, limit, refreshed = 0, 1, float("-inf")
+    try:
+        while queue or pending:
+            try:
+                if queue and time.monotonic() - refreshed >= REFRESH_S:
+                    limit = in_flight or max(1, IN_FLIGHT_PER_THREAD * _threads(client))
+                    refreshed = time.monotonic()
+                while queue and len(pending) < limit:
+                    task_id, item = queue.popleft()
+                    future = client.submit(
+                        _on_worker,
+                        fn,
+                        item,
+                        key=f"sgdsm-{kind.step}-{run}-{task_id}",
+                        resources=dict(resources) if resources else None,
+                        retries=retries,
+                        pure=False,
+                        **kwargs,
+                    )
+                    pending[future] = task_id
+            except (CancelledError, OSError) as err:  # CommClosedError is an OSError
+                raise _cluster_lost(kind, err, done, len(items)) from None
+            try:  # wait() only watches the futures' states: its TimeoutError is its own
+                finished = wait(list(pending), timeout=REFRESH_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue  # nothing finished yet: follow the workers, then wait again
+            except (CancelledError, OSError) as err:  # cancelled by the cluster, or a lost comm
+                raise _cluster_lost(kind, err, done, len(items)) from None
+            for future in finished.done:
+                task_id = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as err:
+                    if future.status != "error":  # finished or cancelled: fetching it failed
+                        raise _cluster_lost(kind, err, done, len(items)) from None
+                    if isinstance(err, KilledWorker):
+                        raise _worker_lost(kind, task_id, err, done, len(items)) from None
+                    raise  # the task's own error, unchanged
+                on_result(result)
+                done += 1
+                bar.update()
+    finally:
+        # Stop what is left; after a lost cluster there is nothing to reach, and the original
+        # error is the one to report.
+        if pending:
+            with suppress(Exception):
+                client.cancel([future for future in pending if not future.done()])
+
+
+def _on_worker(fn: Callable[..., Any], item: Any, **kwargs: Any) -> Any:
+    """A task as a worker runs it: ``fn(item, **kwargs)``, once the worker's allocator keeps
+    freed memory for reuse (:func:`reuse_freed_memory`)."""
+    global _allocator_tuned
+    if not _allocator_tuned:
+        reuse_freed_memory()
+        _allocator_tuned = True
+    return fn(item, **kwargs)
+
+
+_allocator_tuned = False  # per worker process
+
+
+def reuse_freed_memory() -> None:
+    """Let glibc keep freed blocks for reuse instead of returning them to the system at once.
+
+    dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also freezes glibc's mmap
+    threshold at 128 KiB: then every large array a task frees (a decoded day, a network
+    activation) is a fresh mmap, page-faulted again when the next one is allocated. That made
+    ingest's slabs about twice as slow on workers as in the driver, and the fill's network
+    1.7-1.9x (docs/ingest.md, docs/fill.md). Raising both thresholds (the mmap one to glibc's
+    32 MiB maximum) restores heap reuse; a worker then holds about one task's working memory
+    between tasks. A no-op without glibc.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)
+    mallopt(m_trim_threshold, 1024 * 1024 * 1024)
+
+
+def _threads(client: Any) -> int:
+    """Worker threads of the cluster now (workers join and leave while a run goes on)."""
+    return sum(client.nthreads().values())
+
+
+def _prefix(kind: TaskKind) -> str:
+    return f"{kind.target}: " if kind.target else ""
+
+
+def _cluster_lost(kind: TaskKind, err: BaseException, done: int, total: int) -> ClusterLost:
+    reason = _cancel_reason(err) or f"{type(err).__name__}: {err}".rstrip(": ")
+    return ClusterLost(
+        f"{_prefix(kind)}the dask cluster went away or cancelled the run ({reason}); "
+        f"{done} of {total} {kind.noun}s finished and are kept: re-run the same command to "
+        "resume"
+    )
+
+
+def _worker_lost(kind: TaskKind, task_id: str, err: Any, done: int, total: int) -> WorkerLost:
+    deaths = getattr(err, "allowed_failures", 0) + 1
+    times = f"{deaths} time{'s' if deaths != 1 else ''}, as often as dask allows"
+    hint = f" ({kind.memory_hint} if memory is short)" if kind.memory_hint else ""
+    return WorkerLost(
+        f"{_prefix(kind)}a {kind.noun} worker process died (killed, or out of memory?) while "
+        f"running {task_id} ({times}); {done} of {total} {kind.noun}s finished and are kept: "
+        f"re-run the same command to resume{hint}"
+    )
+
+
+def _cancel_reason(err: BaseException) -> str | None:
+    """dask's reason for cancelling futures, e.g. ``scheduler-connection-lost``."""
+    reason = getattr(err, "reason", None)
+    groups = getattr(err, "error_groups", None) or []
+    return reason or next((group.reason for group in groups if group.reason), None)
