@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Callable
 from textwrap import dedent
 
+from sgdsm_cloud.storage import Location
+
 
 def add_command(
     subparsers: argparse._SubParsersAction,
@@ -25,3 +27,9 @@ def add_command(
     )
     parser.set_defaults(run=run)
     return parser
+
+
+def url_location(url: str, storage_options: str | None) -> Location:
+    """``url`` as a Location; ``--storage-options`` apply to remote URLs, never to local paths."""
+    remote = "://" in url and not url.startswith("file://")
+    return Location.from_cli(url, storage_options if remote else None)

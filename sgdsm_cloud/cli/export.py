@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, url_location
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.options import add_options, from_args
 
@@ -38,14 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.cluster import connect
     from sgdsm_cloud.publish.export import ExportConfig, run_export
-    from sgdsm_cloud.storage import Location, check_reachable
+    from sgdsm_cloud.storage import check_reachable
 
     config = from_args(ExportConfig, args)
 
-    def location(url: str) -> Location:  # fsspec options only for URLs; local paths take none
-        return Location.from_cli(url, args.storage_options if "://" in url else None)
-
-    source, out = location(args.filled), location(args.out)
+    source, out = (url_location(url, args.storage_options) for url in (args.filled, args.out))
     check_reachable(source, must_exist=True)
     check_reachable(out)
     with connect(args.scheduler, args.workers) as client:

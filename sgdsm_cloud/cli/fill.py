@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, url_location
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.options import add_options, from_args
@@ -51,15 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.cluster import connect
     from sgdsm_cloud.fill.executor import run_fill
     from sgdsm_cloud.model.builtin import resolve_model
-    from sgdsm_cloud.storage import Location, check_reachable
+    from sgdsm_cloud.storage import check_reachable
 
     config = from_args(FillConfig, args)
 
-    def location(url: str) -> Location:  # fsspec options only for URLs; local paths take none
-        return Location.from_cli(url, args.storage_options if "://" in url else None)
-
-    source, out = location(args.store), location(args.out)
-    model = location(resolve_model(args.model))
+    urls = (args.store, args.out, resolve_model(args.model))
+    source, out, model = (url_location(url, args.storage_options) for url in urls)
     check_reachable(source, must_exist=True)
     check_reachable(model, must_exist=True)
     check_reachable(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, url_location
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.options import add_options, from_args
 
@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     parse_storage_options(args.storage_options)  # refuse bad JSON even when every path is local
 
     def location(url: str) -> Location:
-        remote = "://" in url and not url.startswith("file://")
-        return Location.from_cli(url, args.storage_options if remote else None)
+        return url_location(url, args.storage_options)
 
     config = from_args(
         IngestConfig,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, url_location
 from sgdsm_cloud.options import add_options, from_args
 
 
@@ -19,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = add_command(subparsers, "synth", __doc__, run)
     parser.add_argument(
-        "out_dir",
-        metavar="OUT_DIR",
-        help="output directory: a local path or an fsspec URL (s3://...)",
+        "out_dir", metavar="OUT_DIR", help="output folder: local path or s3://... URL"
     )
     add_options(parser, SynthConfig)
     parser.add_argument(
@@ -32,12 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sgdsm_cloud.storage import Location, check_reachable
+    from sgdsm_cloud.storage import check_reachable
     from sgdsm_cloud.synth import SynthConfig, write_archive
 
     config = from_args(SynthConfig, args)
-    remote = "://" in args.out_dir and not args.out_dir.startswith("file://")
-    out = Location.from_cli(args.out_dir, args.storage_options if remote else None)
+    out = url_location(args.out_dir, args.storage_options)
     check_reachable(out)
     written = write_archive(config, out.url, storage_options=out.storage_options or None)
     kind = "LPRM NetCDF4" if config.fmt == "lprm" else "JAXA HDF5"
