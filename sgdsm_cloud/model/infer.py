@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -38,31 +38,16 @@ def window_arrays(
 
 
 def predict_days(
-    model: SGDSMNet,
-    sm: np.ndarray,
-    land: np.ndarray,
-    centre_days: Sequence[int],
-    *,
-    batch_size: int = 4,
-    device: str | torch.device = "cpu",
-    amp: bool = False,
+    model: SGDSMNet, sm: np.ndarray, land: np.ndarray, centre_days: Sequence[int], **options: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw network output for each centre day: ``(pred (n, H, W) float32, reached (n, H, W) bool)``.
 
-    Args:
-        model: the network; moved to ``device`` and put in eval mode.
-        sm: ``(T, H, W)`` float32 with NaN gaps.
-        land: ``(H, W)`` bool; only land cells are input.
-        centre_days: indices into ``T`` of the days to predict.
-        batch_size: days per forward pass (the result does not depend on it).
-        amp: bfloat16 autocast on CUDA (ignored on CPU).
-
-    Spatial borders are zero-padded (unobserved): callers that cut blocks add a halo of
-    ``config.receptive_radius`` cells.
+    ``sm`` is ``(T, H, W)`` float32 with NaN gaps, ``land`` ``(H, W)`` bool (only land cells
+    are input), ``centre_days`` indices into ``T``; ``options`` are :func:`run_days`'s
+    (``batch_size``, ``device``, ``amp``). Spatial borders are zero-padded (unobserved):
+    callers that cut blocks add a halo of ``config.receptive_radius`` cells.
     """
-    result = run_days(
-        model, sm, land, centre_days, batch_size=batch_size, device=device, amp=amp, extra=None
-    )
+    result = run_days(model, sm, land, centre_days, extra=None, **options)
     return result.pred, result.reached
 
 
@@ -93,8 +78,14 @@ def run_days(
     amp: bool = False,
     extra: str | None = "sigma",
 ) -> Prediction:
-    """:func:`predict_days` with, by ``extra``: ``"sigma"`` the standard error where the model
-    has an error model, ``"features"`` the error model's inputs, None nothing more."""
+    """The network's output for each centre day, and by ``extra`` more: ``"sigma"`` the
+    standard error where the model has an error model, ``"features"`` the error model's inputs,
+    None nothing more.
+
+    ``model`` is moved to ``device`` and put in eval mode; ``batch_size`` days go through each
+    forward pass (the result does not depend on it); ``amp`` is bfloat16 autocast on CUDA
+    (ignored on CPU).
+    """
     centre_days = [int(d) for d in centre_days]
     bad = [d for d in centre_days if not 0 <= d < sm.shape[0]]
     if bad:
