@@ -69,7 +69,7 @@ def test_the_notebook_api_loads_on_first_use():
 
 def test_a_cube_without_sm_uncertainty_is_refused(tmp_path):
     url = str(tmp_path / "old.zarr")
-    write_cube(seamless_cube(), url)  # as written before sm_uncertainty existed
+    write_cube(seamless_cube(uncertainty=False), url)  # as written before sm_uncertainty existed
     with pytest.raises(StoreContractError, match="no 'sm_uncertainty'.*re-run 'sgdsm fill'"):
         open_seamless(url)
 

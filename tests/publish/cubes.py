@@ -11,7 +11,7 @@ import xarray as xr
 MODEL_SHA256 = "3f" * 32
 
 
-def seamless_cube(days: int = 6, res: float = 0.25, *, uncertainty: bool = False) -> xr.Dataset:
+def seamless_cube(days: int = 6, res: float = 0.25, *, uncertainty: bool = True) -> xr.Dataset:
     """``sm`` + ``flag`` (+ ``sm_uncertainty`` with ``uncertainty``, which the seamless contract
     requires; without it the cube is what an earlier version wrote) + ``land`` over a 2 x 3 degree box in Europe, with CF/ACDD attributes."""
     rng = np.random.default_rng(0)

@@ -236,30 +236,6 @@ def test_a_different_export_into_the_same_directory_is_refused(tmp_path, store):
     assert record["variables"][-1] == "reconstructed_sm_c1_uncertainty"
 
 
-def test_a_cube_without_uncertainty_exports_without_it(tmp_path):
-    from sgdsm_cloud.errors import StoreContractError
-    from sgdsm_cloud.product import check_seamless
-
-    ds = seamless_cube(days=2)
-    try:
-        check_seamless(ds)
-    except StoreContractError:
-        pytest.skip("the seamless contract requires sm_uncertainty: every cube has one")
-    url = str(tmp_path / "c.zarr")
-    write_cube(ds, url)
-    (path, _) = export_netcdf(url, str(tmp_path / "daily"))
-    with netCDF4.Dataset(path) as nc:
-        assert set(nc.variables) == {
-            "Latitude",
-            "Longitude",
-            "time",
-            "original_sm_c1",
-            "reconstructed_sm_c1",
-            "flag",
-        }
-
-
-@pytest.mark.s3
 def test_export_to_s3_on_the_cluster_writes_no_credential(s3, store, client):
     ds, url = store
     options = {**s3.storage_options, "key": "testing", "secret": "testing"}
