@@ -29,7 +29,7 @@ test: $(VENV)/.installed
 	$(BIN)/ruff format --check sgdsm_cloud benchmarks tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy sgdsm_cloud
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_DIR)-real
