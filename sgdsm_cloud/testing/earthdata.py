@@ -45,6 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from sgdsm_cloud.testing.background import BackgroundServer
+
 PROVIDER_PATH = "/data/WAOB"
 DATA_REL = "http://esipfed.org/ns/fedsearch/1.1/data#"
 _DATE = re.compile(r"_(\d{4})(\d{2})(\d{2})(\d{6})?\.")
@@ -114,7 +116,7 @@ class _Reset(Exception):
     """The handler reset the connection; nothing more is sent."""
 
 
-class EarthdataServer:
+class EarthdataServer(BackgroundServer):
     """The server, from a background thread on a free loopback port (see the module doc).
 
     Args:
@@ -153,13 +155,6 @@ class EarthdataServer:
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> EarthdataServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> str:
         self._thread.start()

@@ -31,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from sgdsm_cloud.testing.background import BackgroundServer
+
 FAULT_KINDS = ("slowdown", "reset_before", "reset_mid", "slow")
 FAILURE_KINDS = ("slowdown", "reset_before", "reset_mid")  # the client sees an error
 _HOP_BY_HOP = {
@@ -164,7 +166,7 @@ class Hold:
         await self._event.wait()
 
 
-class FaultProxy:
+class FaultProxy(BackgroundServer):
     """The proxy, served from a background thread on a free loopback port.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``plan`` may be
@@ -182,13 +184,6 @@ class FaultProxy:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._ready = threading.Event()
-
-    def __enter__(self) -> FaultProxy:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> str:
         """Serve in the background; returns the proxy's URL."""
