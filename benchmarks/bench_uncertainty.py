@@ -60,7 +60,7 @@ from sgdsm_cloud.model.uncertainty import (  # noqa: E402
     fit_error_model,
 )
 from sgdsm_cloud.storage import Location  # noqa: E402
-from sgdsm_cloud.validate.calibration import held_back_cases  # noqa: E402
+from sgdsm_cloud.validate.calibration import held_back_cases, scored_prediction  # noqa: E402
 from sgdsm_cloud.validate.evaluate import Case  # noqa: E402
 from sgdsm_cloud.validate.product import ModelFiller  # noqa: E402
 
@@ -109,16 +109,8 @@ def case_maps(cases: list[Case], filler: ModelFiller) -> Maps:
     """Feature maps of each case and the error of the filled value on its scored cells."""
     features, errors = [], []
     for case in cases:
-        result = filler.predict.run(
-            np.asarray(case.values, dtype="float32"),
-            np.asarray(case.land, dtype=bool),
-            np.array([case.centre]),
-            extra="features",
-        )
-        assert result.features is not None
-        pred = np.clip(result.pred[0], *filler.valid_range)
-        scored = case.removed & result.reached[0] & case.land & np.isfinite(case.reference)
-        features.append(result.features[0])
+        pred, scored, feature_maps = scored_prediction(case, filler)
+        features.append(feature_maps)
         errors.append(np.where(scored, pred - case.reference, np.nan).astype("float32"))
     return Maps(features, errors)
 

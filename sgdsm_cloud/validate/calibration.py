@@ -59,20 +59,28 @@ class ErrorSamples:
         return int(self.errors.size)
 
 
+def scored_prediction(case: Case, filler: ModelFiller) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(pred, scored, features)`` of ``case``'s centre day: the clamped fill ``(H, W)``, the
+    hidden cells the model reaches and the reference scores ``(H, W)``, and the error model's
+    feature maps ``(F, H, W)``."""
+    result = filler.predict.run(
+        np.asarray(case.values, dtype="float32"),
+        np.asarray(case.land, dtype=bool),
+        np.array([case.centre]),
+        extra="features",
+    )
+    assert result.features is not None  # extra="features" always returns them
+    pred = np.clip(result.pred[0], *filler.valid_range)
+    scored = case.removed & result.reached[0] & case.land & np.isfinite(case.reference)
+    return pred, scored, result.features[0]
+
+
 def collect(cases: list[Case], filler: ModelFiller, desc: str = "uncertainty") -> ErrorSamples:
     """Errors, sigma and features on the scored cells of ``cases`` that the model fills."""
     errors, sigmas, features, refs = [], [], [], []
     for case in progress(cases, desc=desc, unit="case"):
-        result = filler.predict.run(
-            np.asarray(case.values, dtype="float32"),
-            np.asarray(case.land, dtype=bool),
-            np.array([case.centre]),
-            extra="features",
-        )
-        assert result.features is not None
-        pred = np.clip(result.pred[0], *filler.valid_range)
-        scored = case.removed & result.reached[0] & case.land & np.isfinite(case.reference)
-        table = result.features[0][:, scored].T
+        pred, scored, feature_maps = scored_prediction(case, filler)
+        table = feature_maps[:, scored].T
         errors.append(pred[scored] - case.reference[scored])
         refs.append(case.reference[scored])
         features.append(table)
