@@ -8,8 +8,10 @@ Antarctica, everything south of 60 S) are a separate, explicit exclusion mask.
 Greenland is the island itself, not a box around it: the land cells connected (edge to edge)
 to the ice sheet's interior on the grid's own land mask, so Iceland, Baffin Island and
 Ellesmere Island, a strait away, stay in the product. The masks of both supported grids are
-computed once by :func:`build_greenland` and shipped (``data/greenland.npz``, 7 KiB), so
-that neither fill workers nor tests load the 1 GB global mask to exclude it.
+computed once by :func:`build_greenland` and shipped (``data/greenland.npz``, 7 KiB), and so
+are the land fractions themselves (``data/land_count.npz``, 340 KiB), so that no pipeline
+process loads the 1 GB global mask (``python -m sgdsm_cloud.landmask sgdsm_cloud/data``
+rebuilds both).
 """
 
 from __future__ import annotations
@@ -35,20 +37,44 @@ _MASK_CELLS_PER_DEGREE = 120
 
 @lru_cache(maxsize=4)
 def global_land_fraction(res: float) -> np.ndarray:
-    """Land fraction (float32, 0..1) of every cell of the global grid at ``res`` degrees."""
-    from global_land_mask import globe  # 4 s import, ~1 GB transient: only when needed
+    """Land fraction (float32, 0..1) of every cell of the global grid at ``res`` degrees.
 
-    factor = round(check_resolution(res) * _MASK_CELLS_PER_DEGREE)
+    Read from the shipped counts of land 30"-cells (``data/land_count.npz``), which
+    :func:`build_land_count` computes from the global mask: loading that mask costs seconds
+    and about 1 GB in every process that needs the fraction.
+    """
+    factor = _mask_cells_per_side(res)
+    return (shipped_land_count(res) / float(factor * factor)).astype("float32")
+
+
+def _mask_cells_per_side(res: float) -> int:
+    return round(check_resolution(res) * _MASK_CELLS_PER_DEGREE)
+
+
+def build_land_count(res: float) -> np.ndarray:
+    """Land 30"-cells of the global mask in every cell of the grid at ``res`` (uint16)."""
+    from global_land_mask import globe  # 4 s import, ~1 GB transient: only when rebuilding
+
+    factor = _mask_cells_per_side(res)
     ocean = globe._mask  # (21600, 43200) bool, north-up, lon -180..180
     rows, cols = ocean.shape[0] // factor, ocean.shape[1] // factor
-    land_count = np.zeros((rows, cols), dtype="int32")
+    land_count = np.zeros((rows, cols), dtype="uint16")
     step = 600 // factor * factor or factor  # process in row bands to bound memory
     for start in range(0, ocean.shape[0], step):
         band = ~ocean[start : start + step]
         land_count[start // factor : (start + band.shape[0]) // factor] = band.reshape(
             band.shape[0] // factor, factor, cols, factor
         ).sum(axis=(1, 3))
-    return (land_count / float(factor * factor)).astype("float32")
+    return land_count
+
+
+@lru_cache(maxsize=2)
+def shipped_land_count(res: float) -> np.ndarray:
+    """The shipped counts of :func:`build_land_count` at ``res``."""
+    key = f"count_{check_resolution(res)}"
+    path = resources.files("sgdsm_cloud") / LAND_COUNT_FILE
+    with path.open("rb") as stream, np.load(stream, allow_pickle=False) as data:
+        return data[key]
 
 
 def excluded_regions(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -82,6 +108,7 @@ def greenland(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 GREENLAND_FILE = "data/greenland.npz"
+LAND_COUNT_FILE = "data/land_count.npz"
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +166,19 @@ def _on_grid(coord: np.ndarray, res: float) -> bool:
     return bool(np.all(np.abs(offset - np.rint(offset)) < 1e-3))
 
 
+def write_land_count(path: Path) -> None:
+    """Write the shipped land counts of every supported grid."""
+    arrays = {f"count_{res}": build_land_count(res) for res in SUPPORTED_RESOLUTIONS}
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # the stub reads ** as allow_pickle
+
+
 if __name__ == "__main__":
     import sys
 
-    write_greenland(Path(sys.argv[1]))
+    # python -m sgdsm_cloud.landmask sgdsm_cloud/data: rebuild both shipped files; the land
+    # counts first, since the island is found on the land mask they give.
+    folder = Path(sys.argv[1])
+    write_land_count(folder / Path(LAND_COUNT_FILE).name)
+    shipped_land_count.cache_clear()
+    global_land_fraction.cache_clear()
+    write_greenland(folder / Path(GREENLAND_FILE).name)

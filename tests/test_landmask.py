@@ -52,3 +52,20 @@ def test_the_shipped_island_is_what_the_land_mask_gives():
     assert (first_row, first_col) == (shipped_row, shipped_col)
     np.testing.assert_array_equal(island, shipped)
     assert 10_000 < island.sum() < 11_000  # ~2.1 million km2 at ~200 km2 a cell
+
+
+@pytest.mark.parametrize("res", [0.25, 0.1])
+def test_shipped_land_counts_are_the_global_mask_counted_again(res):
+    """The shipped counts against a recount of the 30" mask from 60 N to 30 N (Europe, the
+    Sahara, Asia, North America's coasts): what the shipped file saves every process."""
+    from global_land_mask import globe
+
+    from sgdsm_cloud.landmask import global_land_fraction, shipped_land_count
+
+    factor = round(res * 120)
+    first, last = round(30 / res), round(60 / res)  # grid rows of 60 N and 30 N
+    land = ~globe._mask[first * factor : last * factor]
+    recount = land.reshape(last - first, factor, -1, factor).sum(axis=(1, 3))
+    np.testing.assert_array_equal(shipped_land_count(res)[first:last], recount)
+    fraction = global_land_fraction(res)
+    assert fraction.dtype == np.float32 and fraction.max() == 1.0 and fraction.min() == 0.0

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 "tiles": summary.tiles,
                 "skipped": summary.skipped,
                 **summary.totals(),
+                "seconds": summary.seconds,
             },
             sort_keys=True,
         )

@@ -23,6 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_options(parser, SynthConfig)
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that write spans of days; the archive is the same for any number "
+        "(default: 1)",
+    )
+    parser.add_argument(
         "--storage-options",
         help='JSON fsspec options for an s3:// OUT_DIR, e.g. \'{"endpoint_url": "http://..."}\' '
         "(default: the AWS_* environment)",
@@ -30,13 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sgdsm_cloud.errors import ConfigError
     from sgdsm_cloud.storage import check_reachable
     from sgdsm_cloud.synth import SynthConfig, write_archive
 
     config = from_args(SynthConfig, args)
     out = url_location(args.out_dir, args.storage_options)
     check_reachable(out)
-    written = write_archive(config, out.url, storage_options=out.storage_options or None)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    written = write_archive(
+        config, out.url, storage_options=out.storage_options or None, workers=args.workers
+    )
     kind = "LPRM NetCDF4" if config.fmt == "lprm" else "JAXA HDF5"
     print(
         f"sgdsm synth: {len(written.files)} {kind} files ({config.start}..{config.end}, pass {config.pass_}) in {out.url}"

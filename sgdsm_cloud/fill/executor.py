@@ -15,7 +15,7 @@ import logging
 import traceback
 from collections import Counter
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sgdsm_cloud import cube
@@ -33,6 +33,7 @@ from sgdsm_cloud.fill.template import (
     template_for,
     write_template,
 )
+from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.storage import Location, public_url, redact
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,14 @@ class FillSummary:
         tiles: tiles in the plan.
         skipped: tiles an earlier, interrupted run had finished.
         statuses: one status per tile run now (see ``block.fill_tile``).
+        seconds: wall time of the run's phases: plan, template, tiles, consolidate.
     """
 
     out: str
     tiles: int
     skipped: int
     statuses: tuple[dict[str, Any], ...]
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
         """Tiles by kind (filled, gap_free, ocean) and cells by flag, over the tiles run now."""
@@ -104,21 +107,24 @@ def run_fill(
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint
 
-    if config.gpu:
-        check_gpu_workers(client)
-    raw = cube.open_cube(
-        source.url, source.storage_options, chunks=None
-    )  # coordinates and land only
-    checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
-    plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
-    fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
-    manifest = Manifest(manifest_location(out))
-    if not resumable(out, manifest, fingerprint, overwrite):
-        manifest.clear()
-        template = template_for(raw, plan, source.url, ModelInfo.from_checkpoint(checkpoint))
-        write_template(template, plan.layout, out)
-        manifest.write_plan(fingerprint)
-    done = manifest.done_ids()
+    phases = Phases()
+    with phases("plan"):
+        if config.gpu:
+            check_gpu_workers(client)
+        raw = cube.open_cube(
+            source.url, source.storage_options, chunks=None
+        )  # coordinates and land only
+        checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
+        plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
+        fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
+    with phases("template"):
+        manifest = Manifest(manifest_location(out))
+        if not resumable(out, manifest, fingerprint, overwrite):
+            manifest.clear()
+            template = template_for(raw, plan, source.url, ModelInfo.from_checkpoint(checkpoint))
+            write_template(template, plan.layout, out)
+            manifest.write_plan(fingerprint)
+        done = manifest.done_ids()
     todo = [block for block in plan.blocks if block.id not in done]
     logger.info(
         "%s: %d tiles, %d already done, %d to run",
@@ -129,13 +135,17 @@ def run_fill(
     )
     job = FillJob(source=source, out=out, manifest=manifest.location)
     plugin = FillPlugin(model, checkpoint.sha256, gpu=config.gpu, batch_size=config.batch_size)
-    statuses = execute(todo, job, client, plugin, config)
-    consolidate(out)
+    with phases("tiles"):
+        statuses = execute(todo, job, client, plugin, config)
+    with phases("consolidate"):
+        consolidate(out)
+    phases.log(logger, f"fill {out.url}")
     return FillSummary(
         out=out.url,
         tiles=len(plan.blocks),
         skipped=len(plan.blocks) - len(todo),
         statuses=tuple(statuses),
+        seconds=phases.rounded(),
     )
 
 

@@ -7,12 +7,13 @@ store's one-dimensional ledger; the slabs do the work. Exit codes are the CLI's 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,7 @@ from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, run_slab
 from sgdsm_cloud.ingest.sources import list_sources, read_bytes
+from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.storage import check_reachable
 
 log = logging.getLogger("sgdsm_cloud.ingest")
@@ -60,6 +62,8 @@ class IngestReport:
         slabs: slab tasks run.
         bytes_read: bytes read from sources by the slab tasks.
         days: length of the store's time axis.
+        seconds: wall time of the run's phases: list, plan, template, slabs, consolidate
+            (the cluster's start and stop are in none of them).
     """
 
     store: str
@@ -71,6 +75,7 @@ class IngestReport:
     slabs: int
     bytes_read: int
     days: int
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
@@ -97,36 +102,40 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
 
 
 def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> IngestReport:
-    sources = list_sources(config.sources)
-    candidates, records = parse_candidates(sources)
+    phases = Phases()
+    with phases("list"):
+        sources = list_sources(config.sources)
+        candidates, records = parse_candidates(sources)
     _log_all(records)
 
-    existing = _open(config)
-    pass_ = choose_pass(candidates, config.pass_, existing[1].pass_ if existing else None)
-    if existing:
-        ledger, identity, grid, attrs = existing
-        _check_compatible(config, identity, grid)
-    else:
-        identity, grid = _new_identity(candidates, pass_, config)
-        ledger, attrs = Ledger.new(config.chunks.time), {}
-
-    plan = make_plan(candidates, identity, ledger, config.start, config.end)
+    with phases("plan"):
+        existing = _open(config)
+        pass_ = choose_pass(candidates, config.pass_, existing[1].pass_ if existing else None)
+        if existing:
+            ledger, identity, grid, attrs = existing
+            _check_compatible(config, identity, grid)
+        else:
+            identity, grid = _new_identity(candidates, pass_, config)
+            ledger, attrs = Ledger.new(config.chunks.time), {}
+        plan = make_plan(candidates, identity, ledger, config.start, config.end)
     _log_all(plan.quarantine)
     records += plan.quarantine
     with _executor(config, client, len(plan.tasks)) as (slab_client, memory_hint):
-        if existing:
-            store.extend(config.store, plan.time)
-        else:
-            store.create(
-                config.store,
-                plan.time,
-                grid,
-                identity,
-                config.chunks,
-                overwrite=store.exists(config.store),
-            )
+        with phases("template"):
+            if existing:
+                store.extend(config.store, plan.time)
+            else:
+                store.create(
+                    config.store,
+                    plan.time,
+                    grid,
+                    identity,
+                    config.chunks,
+                    overwrite=store.exists(config.store),
+                )
         context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
-        results = _run(plan.tasks, context, config, slab_client(), memory_hint)
+        with phases("slabs"):
+            results = _run(plan.tasks, context, config, slab_client(), memory_hint)
     for result in results:
         records += result.quarantine
     ingested = [name for r in results for name in r.ingested]
@@ -143,8 +152,10 @@ def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> Ingest
     )
     merged = quarantine.merge(quarantine.from_attr(attrs.get(quarantine.ATTR)), records, ingested)
     lock.ensure_held()
-    store.finish(config.store, merged, report.summary(), plan.time)
-    return report
+    with phases("consolidate"):
+        store.finish(config.store, merged, report.summary(), plan.time)
+    phases.log(log, f"ingest {config.store.url}")
+    return dataclasses.replace(report, seconds=phases.rounded())
 
 
 def _open(config: IngestConfig) -> tuple[Ledger, Identity, StoreGrid, dict] | None:

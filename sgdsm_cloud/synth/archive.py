@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from sgdsm_cloud.synth.retrieval import RetrievalModel
 TRUTH_STORE = "truth.zarr"
 TRUTH_SLAB_BYTES = 256 * 2**20  # upper bound of one truth time slab in memory
 TRUTH_MAX_DAYS_PER_CHUNK = 32
+SPANS_PER_WORKER = 8  # spans of days per synth process (see _write_spans_in_processes)
 LPRM_VARIABLE = lprm.DEFAULT_VARIABLE
 JAXA_VARIABLE = jaxa.DATASET
 # The reader turns JAXA's int16 into percent with the file's float32 scale attribute.
@@ -147,6 +148,7 @@ def write_archive(
     out_dir: str | os.PathLike[str],
     progress: bool = True,
     storage_options: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> WrittenArchive:
     """Write one file per day in the real format and ``out_dir/truth.zarr``.
 
@@ -154,9 +156,12 @@ def write_archive(
     no coordinates), NaN outside the region. ``truth.zarr`` (zarr v3) holds the complete truth
     on the region's grid, written in time slabs of whole chunks. ``out_dir`` may be a local
     directory or an fsspec URL (e.g. ``s3://bucket/prefix``) with ``storage_options``.
+
+    ``workers > 1`` writes spans of days in that many processes. Every span is a run of whole
+    truth chunks, so no two processes write one chunk, and a day's values never depend on the
+    first day asked for, so the archive is the same as a one-process run's.
     """
     import fsspec
-    from fsspec.implementations.local import LocalFileSystem
 
     out = str(out_dir).rstrip("/")
     fs, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
@@ -164,27 +169,17 @@ def write_archive(
     truth_url = f"{out}/{TRUTH_STORE}"
     slab_days = truth_days_per_chunk(config)
     _write_truth_template(config, truth_url, slab_days, storage_options)
-    local_dir = isinstance(fs, LocalFileSystem)
-    files: list[str] = []
-    slab: list[np.ndarray] = []
-    days: Iterable[SynthDay] = iter_days(config)
-    if progress:
-        days = progress_bar(
-            days, desc=f"synth {config.fmt} {config.pass_}", total=len(config.days), unit="day"
-        )
-    with tempfile.TemporaryDirectory(prefix="sgdsm-synth-") as tmp:
-        for i, day in enumerate(days):
-            name = file_name(config, day.date)
-            path = Path(root if local_dir else tmp) / name
-            _write_file(config, path, day)
-            if not local_dir:
-                fs.put_file(str(path), f"{root}/{name}")
-                path.unlink()
-            files.append(f"{out}/{name}")
-            slab.append(day.truth)
-            if len(slab) == slab_days or i == len(config.days) - 1:
-                _write_truth_slab(truth_url, np.stack(slab), i + 1 - len(slab), storage_options)
-                slab = []
+    bar = progress_bar(
+        total=len(config.days),
+        desc=f"synth {config.fmt} {config.pass_}",
+        unit="day",
+        disable=not progress,
+    )
+    with bar:
+        if workers <= 1:
+            files = _write_span(config, out, 0, slab_days, storage_options, bar.update)
+        else:
+            files = _write_spans_in_processes(config, out, slab_days, storage_options, workers, bar)
     import zarr
 
     with (
@@ -193,6 +188,96 @@ def write_archive(
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
         zarr.consolidate_metadata(_store(truth_url, storage_options))
     return WrittenArchive(tuple(files), truth_url)
+
+
+def day_spans(days: int, slab_days: int, spans: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` day ranges of about ``days / spans`` days, each a run of whole slabs."""
+    slabs = -(-days // slab_days)
+    per_span = max(1, -(-slabs // spans)) * slab_days
+    return [(start, min(start + per_span, days)) for start in range(0, days, per_span)]
+
+
+def _write_spans_in_processes(
+    config: SynthConfig,
+    out: str,
+    slab_days: int,
+    storage_options: dict[str, Any] | None,
+    workers: int,
+    bar: Any,
+) -> list[str]:
+    """Spans of the period on a process pool; spawned, so no parent thread state is inherited.
+
+    A span starts with a warm-up of the field's weather memory (a few seconds), so spans are
+    several per worker (for the progress bar and balance) but not one per slab.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    spans = day_spans(len(config.days), slab_days, workers * SPANS_PER_WORKER)
+    names: dict[int, list[str]] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_write_span_of_period, config, out, span, slab_days, storage_options): span
+            for span in spans
+        }
+        for future in as_completed(futures):
+            start, stop = futures[future]
+            names[start] = future.result()
+            bar.update(stop - start)
+    return [name for start in sorted(names) for name in names[start]]
+
+
+def _write_span_of_period(
+    config: SynthConfig,
+    out: str,
+    span: tuple[int, int],
+    slab_days: int,
+    storage_options: dict[str, Any] | None,
+) -> list[str]:
+    start, stop = span
+    days = config.days
+    part = dataclasses.replace(config, start=days[start], end=days[stop - 1])
+    return _write_span(part, out, start, slab_days, storage_options, lambda _: None)
+
+
+def _write_span(
+    config: SynthConfig,
+    out: str,
+    first_index: int,
+    slab_days: int,
+    storage_options: dict[str, Any] | None,
+    advance: Any,
+) -> list[str]:
+    """Write ``config``'s days as files and their truth at ``first_index`` of the truth store.
+
+    ``first_index`` must be a multiple of ``slab_days`` so the slabs are the store's chunks.
+    """
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
+    local_dir = isinstance(fs, LocalFileSystem)
+    truth_url = f"{out}/{TRUTH_STORE}"
+    files: list[str] = []
+    slab: list[np.ndarray] = []
+    last = len(config.days) - 1
+    with tempfile.TemporaryDirectory(prefix="sgdsm-synth-") as tmp:
+        for i, day in enumerate(iter_days(config)):
+            name = file_name(config, day.date)
+            path = Path(root if local_dir else tmp) / name
+            _write_file(config, path, day)
+            if not local_dir:
+                fs.put_file(str(path), f"{root}/{name}")
+                path.unlink()
+            files.append(f"{out}/{name}")
+            slab.append(day.truth)
+            if len(slab) == slab_days or i == last:
+                slab_start = first_index + i + 1 - len(slab)
+                _write_truth_slab(truth_url, np.stack(slab), slab_start, storage_options)
+                slab = []
+            advance(1)
+    return files
 
 
 def truth_days_per_chunk(config: SynthConfig) -> int:

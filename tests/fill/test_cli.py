@@ -39,6 +39,7 @@ def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
     assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
     summary = last_json_line(capsys.readouterr().out)
     assert summary["tiles"] == 2 * 2 * 4 and summary["skipped"] == 0
+    assert set(summary["seconds"]) == {"plan", "template", "tiles", "consolidate"}
 
     distributed = xr.open_zarr(out)
     config = FillConfig(tile_days=8, tile_cells=24, chunk_cells=12, batch_size=32)

@@ -63,6 +63,7 @@ def test_rerun_skips_everything_and_changes_nothing(real_cube, real_lprm_dir):
     before = snapshot(url)
     report = ingest(config([real_lprm_dir], url, chunks=CubeChunks()))
     assert (report.ingested, report.unchanged, report.slabs, report.quarantined) == (0, 15, 0, ())
+    assert set(report.seconds) == {"list", "plan", "template", "slabs", "consolidate"}
     assert_same_store(before, snapshot(url))
     assert len(open_store(url).attrs["history"].splitlines()) == 2
 

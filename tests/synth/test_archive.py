@@ -119,6 +119,36 @@ def test_truth_is_written_in_whole_time_chunks(tmp_path):
     assert archive.truth_days_per_chunk(SynthConfig("2015-01-01", "2015-12-31", res=0.1)) == 8
 
 
+def test_day_spans_are_runs_of_whole_slabs_covering_the_period_once():
+    from sgdsm_cloud.synth.archive import day_spans
+
+    for days, slab, spans in ((2556, 32, 16), (10, 4, 3), (5, 5, 4), (33, 32, 2), (7, 2, 100)):
+        ranges = day_spans(days, slab, spans)
+        assert ranges[0][0] == 0 and ranges[-1][1] == days
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        assert all(start % slab == 0 for start, _ in ranges)
+        assert len(ranges) <= spans
+
+
+def test_archive_written_by_processes_equals_the_one_process_archive(tmp_path, monkeypatch):
+    from sgdsm_cloud.synth import archive
+
+    # 2-day truth chunks and 3 processes: 5 spans, so spans start after a warm-up of the
+    # weather memory in another process, and chunks meet at span edges.
+    monkeypatch.setattr(archive, "TRUTH_MAX_DAYS_PER_CHUNK", 2)
+    config = SynthConfig("2015-04-01", "2015-04-09", bbox=BBox(0, 44, 2, 46), seed=5)
+    one = write_archive(config, tmp_path / "one", progress=False)
+    many = write_archive(config, tmp_path / "many", progress=False, workers=3)
+    assert [f.rsplit("/", 1)[-1] for f in many.files] == [f.rsplit("/", 1)[-1] for f in one.files]
+    for a, b in zip(one.files, many.files, strict=True):
+        np.testing.assert_array_equal(
+            read_day(a, allow_empty=True).values, read_day(b, allow_empty=True).values
+        )
+    truth_one, truth_many = xr.open_zarr(one.truth), xr.open_zarr(many.truth)
+    assert truth_many.sm.encoding["chunks"][0] == 2
+    np.testing.assert_array_equal(truth_many.sm.values, truth_one.sm.values)
+
+
 @pytest.mark.s3
 def test_archive_can_be_written_to_s3(s3):
     config = SynthConfig("2015-04-01", "2015-04-02", bbox=BBox(0, 44, 2, 46))

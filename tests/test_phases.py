@@ -1,0 +1,34 @@
+"""Phases: seconds per named phase, logged in one line that the full-shape benchmark parses."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sgdsm_cloud.phases import Phases, parse
+
+
+def test_phases_add_up_repeats_and_survive_an_exception():
+    phases = Phases()
+    with phases("plan"):
+        time.sleep(0.01)
+    with phases("plan"):
+        time.sleep(0.01)
+    try:
+        with phases("tiles"):
+            raise ValueError("a failing phase still counts")
+    except ValueError:
+        pass
+    assert set(phases.seconds) == {"plan", "tiles"}
+    assert phases.seconds["plan"] >= 0.02
+
+
+def test_the_logged_line_parses_back_and_a_log_without_one_gives_none(caplog):
+    phases = Phases()
+    with phases("consolidate"):
+        pass
+    with caplog.at_level(logging.INFO, logger="sgdsm_cloud.test"):
+        phases.log(logging.getLogger("sgdsm_cloud.test"), "fill out.zarr")
+    text = "progress 10%\n" + caplog.text + "done\n"
+    assert parse(text) == phases.rounded()
+    assert parse("no phases here\n") is None
