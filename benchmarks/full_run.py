@@ -545,13 +545,13 @@ S3_GET_PER_PREFIX = 5500  # AWS S3 guidance: GET/HEAD requests per second per pr
 S3_PUT_PER_PREFIX = 3500  # PUT/COPY/POST/DELETE per second per prefix
 NODE_BANDWIDTH = 25e9 / 8  # bytes/s of a 25 Gbit/s GPU node's network interface
 PRODUCT_DAYS = 2556
+RESOLUTION = 0.25
 
 
-def projection(
-    steps: dict[str, dict[str, Any]], shape: Shape, workdir: Path
-) -> list[dict[str, Any]]:
+def projection(steps: dict[str, dict[str, Any]], shape: Shape) -> list[dict[str, Any]]:
     """The paper's preset on GPUs, from this run's tiles and the FLOP count (see the rows' notes)."""
     from benchmarks.bench_model import build_model, flops_per_pixel_day
+    from benchmarks.gpu import fillable_cells, tiled_input_cells
 
     model = build_model("paper")
     paper = model.config
@@ -567,8 +567,13 @@ def projection(
     overhead = ((shape.tile_days + 2 * halo_days) / shape.tile_days) * (
         (shape.tile_cells + 2 * halo_cells) / shape.tile_cells
     ) ** 2
-    filled_px_days = _land_px_days(workdir) * PRODUCT_DAYS / shape.days
-    compute_seconds = filled_px_days * overhead / gpu_rate
+    # The network runs over whole tiles that hold fillable land, halos included (gpu.py's count)
+    fillable, _ = fillable_cells(RESOLUTION)
+    cells_per_day = tiled_input_cells(fillable, shape.tile_cells, halo_cells)
+    input_px_days = (
+        cells_per_day * PRODUCT_DAYS * (shape.tile_days + 2 * halo_days) / shape.tile_days
+    )
+    compute_seconds = input_px_days / gpu_rate
     full_tiles = tiles * PRODUCT_DAYS / shape.days
     written = resumed["bytes"] * PRODUCT_DAYS / shape.days
     read = steps["ingest"]["bytes"] * PRODUCT_DAYS / shape.days * overhead
@@ -577,6 +582,13 @@ def projection(
     rows = [
         result("paper preset FLOPs per px-day", flops, "FLOP"),
         result("GPU rate used", gpu_rate, "px-day/s", note=source),
+        result(
+            "network input of the land tiles",
+            input_px_days,
+            "px-day",
+            note=f"{cells_per_day:,} cells a day on {shape.tile_cells}-cell tiles + {halo_cells} "
+            f"per side, x {PRODUCT_DAYS} days x ({shape.tile_days} + {2 * halo_days}) / {shape.tile_days}",
+        ),
     ]
     for n in (1, 4, 16):
         bounds = {
@@ -607,14 +619,6 @@ def _measured_gpu_rate() -> tuple[float | None, str]:
             if rates:
                 return max(rates), "benchmarks/gpu.py on " + str(record["machine"]["cuda"])
     return None, ""
-
-
-def _land_px_days(workdir: Path) -> float:
-    """Land cell-days of this run's cube (what the fill's network computes)."""
-    import xarray as xr
-
-    raw = xr.open_zarr(workdir / "raw.zarr")
-    return float(raw["land"].values.astype(bool).sum()) * raw.sizes["time"]
 
 
 def _requests_per_tile(shape: Shape, halo_days: int, halo_cells: int) -> float:
@@ -709,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     def produce() -> list[dict[str, Any]]:
         steps = rehearsal.run()
         memory = client_memory_per_tile(rehearsal.raw, rehearsal.model)
-        return summarise(steps, memory) + projection(steps, shape, workdir)
+        return summarise(steps, memory) + projection(steps, shape)
 
     record = measured_record("full_run", args.quick, command, produce)
     for row in record["results"]:
