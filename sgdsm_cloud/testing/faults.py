@@ -225,8 +225,11 @@ class FaultProxy(BackgroundServer):
         self.url = f"http://127.0.0.1:{port}"
 
     async def _shutdown(self) -> None:
+        """Stop serving. aiohttp waits out ``timeout`` on every idle keep-alive connection
+        (s3fs leaves a pool of them open), so a short one keeps teardown quick; a request
+        still in progress is cancelled after it too, which only a stopped test can have."""
         self._listener.close()
-        await self._server.shutdown(timeout=1)
+        await self._server.shutdown(timeout=0.1)
         await self._session.close()
 
     async def _handle(self, request):  # -> web.StreamResponse
