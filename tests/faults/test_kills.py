@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import xarray as xr
@@ -46,18 +49,33 @@ def day_status(s3, url: str) -> list[int]:
     return ds["day_status"].values.tolist()
 
 
-@pytest.fixture
-def ingest_case(s3, proxy, tmp_path):
-    """Twelve days (three slabs) on S3 and a store on S3 that already holds the first day, so
-    the killed process starts writing at once; the reference is the same two runs, local."""
-    corpus = write_days(tmp_path / "raw", range(3 * SLAB_DAYS))
-    upload(s3, corpus.directory, "raw")
-    first = Location(s3.url(f"raw/{name(corpus.day(0))}"), s3.storage_options)
-    store = s3.url("cube.zarr")
-    ingest(config([first], Location(store, s3.storage_options)))
-    reference = str(tmp_path / "reference.zarr")
-    ingest(config([corpus.directory / name(corpus.day(0))], reference))
+@dataclass(frozen=True)
+class IngestCorpus:
+    """Twelve days (three slabs), the store that holds only the first, and the digest of the
+    store after the same two runs, all local."""
+
+    days: Path
+    first_day: Path
+    digest: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def ingest_corpus(tmp_path_factory) -> IngestCorpus:
+    root = tmp_path_factory.mktemp("ingest-corpus")
+    corpus = write_days(root / "raw", range(3 * SLAB_DAYS))
+    ingest(config([corpus.directory / name(corpus.day(0))], root / "first-day.zarr"))
+    reference = root / "reference.zarr"
+    shutil.copytree(root / "first-day.zarr", reference)
     ingest(config([corpus.directory], reference))
+    return IngestCorpus(corpus.directory, root / "first-day.zarr", store_digest(str(reference)))
+
+
+@pytest.fixture
+def ingest_case(s3, proxy, ingest_corpus):
+    """The twelve days on S3 and a store on S3 that already holds the first day, so the killed
+    process starts writing at once; the re-run store must have ``ingest_corpus.digest``."""
+    upload(s3, ingest_corpus.days, "raw")
+    store = upload_store(s3, ingest_corpus.first_day, "cube.zarr")
     argv = [
         "-q",
         "ingest",
@@ -71,7 +89,7 @@ def ingest_case(s3, proxy, tmp_path):
     ]
     # Source reads after the fifth wait: by then at least one slab (3 or 4 files) is done.
     hold = proxy.hold("/raw/", method="GET", skip=5)
-    return store, reference, argv, hold
+    return store, ingest_corpus.digest, argv, hold
 
 
 def slabs_done(s3, store: str) -> int:
@@ -81,7 +99,7 @@ def slabs_done(s3, store: str) -> int:
 
 
 def test_ingest_driver_killed_mid_run_resumes_to_the_uninterrupted_store(s3, ingest_case):
-    store, reference, argv, hold = ingest_case
+    store, expected, argv, hold = ingest_case
     process = sgdsm(*argv, "--workers", "1")
     wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "a parked source read")
     assert process.poll() is None, process.communicate()
@@ -93,7 +111,7 @@ def test_ingest_driver_killed_mid_run_resumes_to_the_uninterrupted_store(s3, ing
     assert process.returncode == -signal.SIGKILL
 
     assert main([*argv, "--workers", "1"]) == 0  # takes over the dead process's lock
-    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    assert store_digest(store, s3.storage_options) == expected
     report("ingest driver SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
 
 
@@ -108,7 +126,7 @@ def kill_slab_worker(process, hold) -> int:
 def test_ingest_worker_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_case):
     """With dask allowing no worker death (``distributed.scheduler.allowed-failures: 0``, e.g.
     from the YAML's ``dask`` section), the one kill stops the run with the typed error."""
-    store, reference, argv, hold = ingest_case
+    store, expected, argv, hold = ingest_case
     no_deaths = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
     process = sgdsm(*argv, "--workers", "2", env=no_deaths)
     wait_for(
@@ -127,13 +145,13 @@ def test_ingest_worker_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_case)
     assert "Traceback" not in err
 
     assert main([*argv, "--workers", "1"]) == 0
-    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    assert store_digest(store, s3.storage_options) == expected
     report("ingest worker SIGKILL, no death allowed", slabs_at_kill=at_kill, **landed(s3, store))
 
 
 def test_ingest_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, ingest_case):
     """By default dask reruns the dead worker's slab on a live one: the run completes."""
-    store, reference, argv, hold = ingest_case
+    store, expected, argv, hold = ingest_case
     process = sgdsm(*argv, "--workers", "2")
     wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "a parked source read")
     assert process.poll() is None, process.communicate()
@@ -142,7 +160,7 @@ def test_ingest_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, inge
     hold.release()
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    assert store_digest(store, s3.storage_options) == expected
     report("ingest worker SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
 
 
@@ -185,7 +203,7 @@ def test_ingest_scheduler_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_ca
     error and the re-run completes the store."""
     import psutil
 
-    store, reference, argv, hold = ingest_case
+    store, expected, argv, hold = ingest_case
     address, scheduler, worker = dask_processes
     process = sgdsm(*argv, "--scheduler", address)
     wait_for(
@@ -206,7 +224,7 @@ def test_ingest_scheduler_killed_mid_run_fails_cleanly_and_resumes(s3, ingest_ca
     assert "Traceback" not in err
 
     assert main([*argv, "--workers", "1"]) == 0
-    assert store_digest(store, s3.storage_options) == store_digest(reference)
+    assert store_digest(store, s3.storage_options) == expected
     report("ingest scheduler SIGKILL", slabs_at_kill=at_kill, **landed(s3, store))
 
 

@@ -31,9 +31,10 @@ pytestmark = pytest.mark.s3
 
 # Remainders on every axis, dateline halos, a band of excluded tiles, shards of 2 x 2 x 2 chunks.
 EXACT = FillConfig(tile_days=10, tile_cells=40, chunk_days=5, chunk_cells=20, batch_size=32)
-# Small tiles, so a run is still going when the test interrupts it.
+# Small tiles, so a run is still going when the test interrupts it; the cube they cut is
+# shorter than ``raw`` (12 days), as twelve days already make 24 tiles, plenty to interrupt.
 MANY = FillConfig(tile_days=4, tile_cells=24, chunk_days=4, chunk_cells=12, batch_size=32)
-MANY_TILES = 6 * 2 * 4
+MANY_TILES = 3 * 2 * 4
 
 
 def s3_location(s3, key: str, **extra) -> Location:
@@ -46,12 +47,18 @@ def raw():
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_checksum(raw, cluster, model_dir, tmp_path_factory):
+def short_raw():
+    """The cube the interrupted runs fill with MANY."""
+    return make_raw(days=12)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_checksum(short_raw, cluster, model_dir, tmp_path_factory):
     """Checksum of a local fill with MANY that nothing interrupted."""
     from distributed import Client
 
     root = tmp_path_factory.mktemp("uninterrupted")
-    source = Location(write_raw(raw, str(root / "raw.zarr")))
+    source = Location(write_raw(short_raw, str(root / "raw.zarr")))
     out = Location(str(root / "out.zarr"))
     with Client(cluster) as client:
         run_fill(source, out, Location(str(model_dir)), MANY, client)
@@ -176,12 +183,12 @@ def _wait_for_done(manifest: Manifest, at_least: int, timeout: float = 120) -> i
 
 
 def test_rerun_after_a_crash_skips_finished_tiles_and_matches_an_uninterrupted_run(
-    s3, cluster, client, raw, model_dir, uninterrupted_checksum
+    s3, cluster, client, short_raw, model_dir, uninterrupted_checksum
 ):
     from distributed import Client
 
     source, out = s3_location(s3, "raw.zarr"), s3_location(s3, "filled.zarr")
-    write_raw(raw, source.url, source.storage_options)
+    write_raw(short_raw, source.url, source.storage_options)
     model = Location(str(model_dir))
     manifest = Manifest(manifest_location(out))
     driver = Client(cluster, set_as_default=False)
@@ -204,10 +211,10 @@ def test_rerun_after_a_crash_skips_finished_tiles_and_matches_an_uninterrupted_r
 
 
 def test_a_worker_killed_mid_run_loses_and_duplicates_no_tile(
-    s3, client, raw, model_dir, uninterrupted_checksum
+    s3, client, short_raw, model_dir, uninterrupted_checksum
 ):
     source, out = s3_location(s3, "raw.zarr"), s3_location(s3, "filled.zarr")
-    write_raw(raw, source.url, source.storage_options)
+    write_raw(short_raw, source.url, source.storage_options)
     manifest = Manifest(manifest_location(out))
     thread, outcome = _in_thread(
         lambda: run_fill(source, out, Location(str(model_dir)), MANY, client)

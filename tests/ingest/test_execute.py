@@ -17,20 +17,13 @@ from sgdsm_cloud.ingest import ingest
 from .helpers import assert_same_store, config, snapshot, write_days
 
 
-def test_local_cluster_and_client_write_the_same_store_as_one_process(tmp_path, corpus):
-    from distributed import Client, LocalCluster
-
+def test_local_cluster_and_client_write_the_same_store_as_one_process(tmp_path, corpus, client):
+    """``client`` is a Client of the session's cluster of worker processes."""
     sources = [corpus.directory]
     reference = ingest(config(sources, tmp_path / "inline.zarr", workers=1))
     assert reference.slabs == 5  # 20 days in chunks of 4
     local = ingest(config(sources, tmp_path / "local.zarr", workers=2))  # its own LocalCluster
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
+    distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
     expected = snapshot(str(tmp_path / "inline.zarr"))
     for name, report in (("local", local), ("cluster", distributed)):
         assert report.quarantined == reference.quarantined and report.ingested == reference.ingested
