@@ -51,12 +51,13 @@ def day_status(s3, url: str) -> list[int]:
 
 @dataclass(frozen=True)
 class IngestCorpus:
-    """Twelve days (three slabs), the store that holds only the first, and the digest of the
-    store after the same two runs, all local."""
+    """Twelve days (three slabs), the store that holds only the first, the digest of the
+    store after the same two runs, all local, and the name of a file of the second slab."""
 
     days: Path
     first_day: Path
     digest: dict[str, str]
+    second_slab_file: str
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,12 @@ def ingest_corpus(tmp_path_factory) -> IngestCorpus:
     reference = root / "reference.zarr"
     shutil.copytree(root / "first-day.zarr", reference)
     ingest(config([corpus.directory], reference))
-    return IngestCorpus(corpus.directory, root / "first-day.zarr", store_digest(str(reference)))
+    return IngestCorpus(
+        corpus.directory,
+        root / "first-day.zarr",
+        store_digest(str(reference)),
+        name(corpus.day(SLAB_DAYS + 2)),
+    )
 
 
 @pytest.fixture
@@ -87,8 +93,10 @@ def ingest_case(s3, proxy, ingest_corpus):
         "--storage-options",
         json.dumps({"endpoint_url": proxy.url}),
     ]
-    # Source reads after the fifth wait: by then at least one slab (3 or 4 files) is done.
-    hold = proxy.hold("/raw/", method="GET", skip=5)
+    # The second slab's read of one file waits: the first slab finishes, whichever process
+    # runs it, and the second cannot. (Parking every read after the fifth could park both
+    # workers mid-slab, with no slab ever finished.)
+    hold = proxy.hold(f"/raw/{ingest_corpus.second_slab_file}", method="GET")
     return store, ingest_corpus.digest, argv, hold
 
 
