@@ -176,6 +176,10 @@ class Step:
     stdout: str = ""
     killed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    finished: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    )
+    load: list[float] | None = field(default_factory=load_average)  # when the step ended
 
 
 def run_step(
@@ -394,6 +398,7 @@ class Rehearsal:
                 shutil.rmtree(self.filled, ignore_errors=True)
             killed = run_step("fill_killed", self.fill_argv(), self.logs, kill_when=half_done)
             killed.extra = {"tiles": len(plan.blocks), "done_at_kill": len(os.listdir(done_dir))}
+            killed.objects, killed.bytes = tree_size(self.filled, Path(f"{self.filled}.manifest"))
             if not killed.killed:
                 raise RuntimeError("the fill finished before half its tiles were done; no kill")
             self._keep(killed)
@@ -645,11 +650,12 @@ def summarise(steps: dict[str, dict[str, Any]], memory: dict[str, Any]) -> list[
     for name in pipeline:
         s = steps[name]
         workers = ", ".join(f"{w:.0f}" for w in s["worker_peaks_mb"]) or "none"
+        ended = f"; ended {s['finished']} at load {s['load']}" if s.get("finished") else ""
         rows.append(
             result(
                 f"{name}: wall time", s["seconds"] / 60, "minutes",
                 note=f"client peak {s['client_peak_mb']:.0f} MB; workers {workers} MB; "
-                f"{s['objects']:,} objects, {s['bytes'] / 1e9:.2f} GB written; {s['command']}",
+                f"{s['objects']:,} objects, {s['bytes'] / 1e9:.2f} GB written; {s['command']}{ended}",
             )
         )  # fmt: skip
     planning = sum(

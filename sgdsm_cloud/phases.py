@@ -1,8 +1,9 @@
 """Wall time of a run's phases (listing, planning, template, tasks, consolidation).
 
-Ingest and fill log them at INFO (``sgdsm -v``) in one line, ``<what> phases (s): {json}``, so a
-user sees where a long run spent its time, and ``benchmarks/full_run.py`` reads the planning and
-consolidation share of a run from its log.
+Ingest and fill log them at INFO (``sgdsm -v``) as each phase ends, in one line holding every
+phase so far, ``<what> phases (s): {json}``, so a user sees where a long run spends its time,
+and ``benchmarks/full_run.py`` reads the planning and consolidation share of a run from its log
+even when the run was killed half way.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ MARK = "phases (s): "
 
 
 class Phases:
-    """Seconds per named phase; a phase entered twice adds up."""
+    """Seconds per named phase; a phase entered twice adds up. With a ``logger``, every phase
+    that ends logs the phases so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, logger: logging.Logger | None = None, what: str = "") -> None:
         self.seconds: dict[str, float] = {}
+        self.logger, self.what = logger, what
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -30,6 +33,8 @@ class Phases:
         finally:
             elapsed = time.perf_counter() - started
             self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            if self.logger is not None:
+                self.log(self.logger, self.what)
 
     def rounded(self) -> dict[str, float]:
         return {name: round(seconds, 3) for name, seconds in self.seconds.items()}

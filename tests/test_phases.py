@@ -32,3 +32,16 @@ def test_the_logged_line_parses_back_and_a_log_without_one_gives_none(caplog):
     text = "progress 10%\n" + caplog.text + "done\n"
     assert parse(text) == phases.rounded()
     assert parse("no phases here\n") is None
+
+
+def test_a_run_killed_after_a_phase_has_logged_it(caplog):
+    logger = logging.getLogger("sgdsm_cloud.test")
+    phases = Phases(logger, "fill out.zarr")
+    with caplog.at_level(logging.INFO, logger="sgdsm_cloud.test"):
+        with phases("plan"):
+            pass
+        with phases("template"):
+            pass
+        logged_before_the_end = parse(caplog.text)
+    assert logged_before_the_end is not None
+    assert set(logged_before_the_end) == {"plan", "template"}

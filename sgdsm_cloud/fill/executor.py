@@ -107,7 +107,7 @@ def run_fill(
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint
 
-    phases = Phases()
+    phases = Phases(logger, f"fill {out.url}")
     with phases("plan"):
         if config.gpu:
             check_gpu_workers(client)
@@ -139,7 +139,6 @@ def run_fill(
         statuses = execute(todo, job, client, plugin, config)
     with phases("consolidate"):
         consolidate(out)
-    phases.log(logger, f"fill {out.url}")
     return FillSummary(
         out=out.url,
         tiles=len(plan.blocks),

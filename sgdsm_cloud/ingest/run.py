@@ -102,7 +102,7 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
 
 
 def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> IngestReport:
-    phases = Phases()
+    phases = Phases(log, f"ingest {config.store.url}")
     with phases("list"):
         sources = list_sources(config.sources)
         candidates, records = parse_candidates(sources)
@@ -154,7 +154,6 @@ def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> Ingest
     lock.ensure_held()
     with phases("consolidate"):
         store.finish(config.store, merged, report.summary(), plan.time)
-    phases.log(log, f"ingest {config.store.url}")
     return dataclasses.replace(report, seconds=phases.rounded())
 
 
