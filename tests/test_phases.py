@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from sgdsm_cloud.phases import Phases, parse
+from sgdsm_cloud.phases import LOGGER, Phases, parse
 
 
 def test_phases_add_up_repeats_and_survive_an_exception():
-    phases = Phases()
+    phases = Phases("ingest store.zarr")
     with phases("plan"):
         time.sleep(0.01)
     with phases("plan"):
@@ -24,20 +24,18 @@ def test_phases_add_up_repeats_and_survive_an_exception():
 
 
 def test_the_logged_line_parses_back_and_a_log_without_one_gives_none(caplog):
-    phases = Phases()
-    with phases("consolidate"):
-        pass
-    with caplog.at_level(logging.INFO, logger="sgdsm_cloud.test"):
-        phases.log(logging.getLogger("sgdsm_cloud.test"), "fill out.zarr")
+    phases = Phases("fill out.zarr")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        with phases("consolidate"):
+            pass
     text = "progress 10%\n" + caplog.text + "done\n"
     assert parse(text) == phases.rounded()
     assert parse("no phases here\n") is None
 
 
 def test_a_run_killed_after_a_phase_has_logged_it(caplog):
-    logger = logging.getLogger("sgdsm_cloud.test")
-    phases = Phases(logger, "fill out.zarr")
-    with caplog.at_level(logging.INFO, logger="sgdsm_cloud.test"):
+    phases = Phases("fill out.zarr")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
         with phases("plan"):
             pass
         with phases("template"):

@@ -20,6 +20,7 @@ import sys
 
 from sgdsm_cloud import __version__, config_file
 from sgdsm_cloud.errors import SgdsmError
+from sgdsm_cloud.phases import LOGGER as PHASES_LOGGER
 from sgdsm_cloud.storage import redact
 
 SUBCOMMANDS = ("synth", "ingest", "train", "fill", "validate", "sweep", "publish", "export", "demo")
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
-    """By default: this package's INFO and everyone's warnings; ``-v`` all INFO, ``-vv`` DEBUG.
+    """By default: this package's INFO and everyone's warnings; ``-v`` all INFO (the phase
+    timings of ingest and fill too), ``-vv`` DEBUG.
 
     The threshold sits on the handler, because dask sets its own loggers' levels when it is
     imported (after this runs) and would otherwise flood the terminal with scheduler INFO lines.
@@ -63,6 +65,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.getLogger("sgdsm_cloud").setLevel(level)
+    # the phase timings of ingest and fill (sgdsm_cloud.phases) are for -v: a plain run's
+    # output, an error's one line included, stays as it was
+    logging.getLogger(PHASES_LOGGER).setLevel(level if verbose else logging.WARNING)
     if verbose == 0 and not quiet:
         for handler in logging.getLogger().handlers:
             handler.addFilter(

@@ -107,7 +107,7 @@ def run_fill(
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint
 
-    phases = Phases(logger, f"fill {out.url}")
+    phases = Phases(f"fill {out.url}")
     with phases("plan"):
         if config.gpu:
             check_gpu_workers(client)

@@ -102,7 +102,7 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
 
 
 def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> IngestReport:
-    phases = Phases(log, f"ingest {config.store.url}")
+    phases = Phases(f"ingest {config.store.url}")
     with phases("list"):
         sources = list_sources(config.sources)
         candidates, records = parse_candidates(sources)
