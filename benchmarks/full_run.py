@@ -33,6 +33,7 @@ hours resumes at its first unfinished step (``--fresh`` starts over).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -241,7 +242,8 @@ def _reap(pids: list[int], grace: float = 20.0) -> None:
     alive = [p for p in (_process(pid) for pid in pids) if p is not None]
     _, still = psutil.wait_procs(alive, timeout=grace)
     for process in still:
-        with_suppressed(process.kill)
+        with contextlib.suppress(psutil.Error):  # it may exit between the wait and the kill
+            process.kill()
     if still:
         print(f"[full_run] killed {len(still)} process(es) left after the client's death")
 
@@ -253,13 +255,6 @@ def _process(pid: int) -> Any:
         return psutil.Process(pid)
     except psutil.Error:
         return None
-
-
-def with_suppressed(call: Callable[[], Any]) -> None:
-    try:
-        call()
-    except Exception:
-        pass
 
 
 def tree_size(*paths: Path) -> tuple[int, int]:
