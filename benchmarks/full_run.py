@@ -295,71 +295,42 @@ class Rehearsal:
         return name in self.steps
 
     def run(self) -> dict[str, dict[str, Any]]:
-        s = self.shape
-        if not self.done("synth"):
-            step = run_step(
-                "synth",
-                ["synth", str(self.archive), "--start", s.start, "--end", s.end,
-                 "--workers", str(WORKERS)],
-                self.logs,
-            )  # fmt: skip
-            step.objects, step.bytes = tree_size(self.archive)
-            self._keep(step)
-        if not self.done("ingest"):
-            step = run_step(
-                "ingest",
-                ["ingest", str(self.archive), "--store", str(self.raw), "--variable", "c1",
-                 "--workers", str(WORKERS)],
-                self.logs,
-            )  # fmt: skip
-            step.objects, step.bytes = tree_size(self.raw)
-            self._keep(step)
-        if not self.done("train"):
-            step = run_step(
-                "train",
-                ["train", "--store", str(self.raw), "--out", str(self.model), "--preset", "paper",
-                 "--layers", str(s.layers), "--features", str(s.features),
-                 "--start", s.train_start, "--end", s.train_end, "--epochs", str(s.epochs),
-                 "--samples-per-epoch", str(s.samples), "--batch-size", "32",
-                 "--max-validation-samples", "128", "--device", "cpu"],
-                self.logs,
-            )  # fmt: skip
-            step.objects, step.bytes = tree_size(self.model)
-            self._keep(step)
+        s, raw, model = self.shape, str(self.raw), str(self.model)
+        report, stac = self.dir / "report", self.dir / "stac"
+        # fmt: off
+        self._command_step(["synth", str(self.archive), "--start", s.start, "--end", s.end,
+                            "--workers", str(WORKERS)], self.archive)
+        self._command_step(["ingest", str(self.archive), "--store", raw, "--variable", "c1",
+                            "--workers", str(WORKERS)], self.raw)
+        self._command_step(["train", "--store", raw, "--out", model, "--preset", "paper",
+                            "--layers", str(s.layers), "--features", str(s.features),
+                            "--start", s.train_start, "--end", s.train_end,
+                            "--epochs", str(s.epochs), "--samples-per-epoch", str(s.samples),
+                            "--batch-size", "32", "--max-validation-samples", "128",
+                            "--device", "cpu"], self.model)
         if not self.done("fill_resumed"):
             self.fill_with_interruption()
         if not self.done("recompute"):
             self._keep(self.recompute_sample())
-        if not self.done("validate"):
-            step = run_step(
-                "validate",
-                ["validate", "--store", str(self.raw), "--model", str(self.model),
-                 "--filled", str(self.filled), "--truth", str(self.archive / "truth.zarr"),
-                 "--n-days", str(s.validate_days), "--report", str(self.dir / "report"),
-                 "--device", "cpu"],
-                self.logs,
-            )  # fmt: skip
-            step.objects, step.bytes = tree_size(self.dir / "report")
-            self._keep(step)
-        if not self.done("publish"):
-            step = run_step(
-                "publish",
-                [
-                    "publish",
-                    "--filled",
-                    str(self.filled),
-                    "--stac-out",
-                    str(self.dir / "stac"),
-                    "--license",
-                    "CC-BY-4.0",
-                ],
-                self.logs,
-            )
-            step.objects, step.bytes = tree_size(self.dir / "stac")
-            self._keep(step)
+        self._command_step(["validate", "--store", raw, "--model", model,
+                            "--filled", str(self.filled), "--truth", str(self.archive / "truth.zarr"),
+                            "--n-days", str(s.validate_days), "--report", str(report),
+                            "--device", "cpu"], report)
+        self._command_step(["publish", "--filled", str(self.filled), "--stac-out", str(stac),
+                            "--license", "CC-BY-4.0"], stac)
+        # fmt: on
         if not self.done("scheduler"):
             self._keep(scheduler_cost())
         return self.steps
+
+    def _command_step(self, argv: list[str], written: Path) -> None:
+        """Run the ``sgdsm`` command ``argv`` unless recorded, counting what it wrote to ``written``."""
+        name = argv[0]
+        if self.done(name):
+            return
+        step = run_step(name, argv, self.logs)
+        step.objects, step.bytes = tree_size(written)
+        self._keep(step)
 
     def fill_argv(self) -> list[str]:
         s = self.shape
