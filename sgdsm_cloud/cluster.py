@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 import uuid
@@ -32,7 +34,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sgdsm_cloud.errors import ClusterError, ClusterLost, WorkerLost
+from sgdsm_cloud.errors import ClusterError, ClusterLost, ConfigError, WorkerLost
 
 logger = logging.getLogger(__name__)
 
@@ -143,18 +145,43 @@ def _start(scheduler: str | None, workers: int | None, gpu: bool) -> tuple[Any, 
                 f"cannot reach the dask scheduler at {scheduler} ({err}); start it or fix "
                 f"--scheduler (default: ${SCHEDULER_ENV})"
             ) from None
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    # Workers killed at the end of an interrupted run leave semaphores that multiprocessing's
+    # resource tracker (a process started with this one's warning options) cleans up with a
+    # warning at exit: expected there, so not shown.
+    if _TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_QUIET)
     cluster = LocalCluster(
         n_workers=workers or (1 if gpu else os.cpu_count() or 1),
         threads_per_worker=1,
         processes=True,
         resources={"GPU": 1} if gpu else None,
         dashboard_address=":0",  # a free port: two runs on one host never collide
+        preload=[__name__],  # dask_setup: Ctrl-C reaches the driver alone
     )
     try:
         return Client(cluster), cluster
     except BaseException:
         cluster.close()
         raise
+
+
+_TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def dask_setup(worker: Any) -> None:
+    """Run in every LocalCluster worker process at its start (a dask preload): ignore SIGINT.
+
+    A terminal's Ctrl-C goes to every process of its foreground group: without this, each
+    worker printed its own KeyboardInterrupt traceback (about 80 lines for two workers) over
+    the driver's one line, which already says the run can be resumed. The driver stops the
+    workers when it leaves :func:`connect`; a worker the nanny restarts runs this again. The
+    worker's note on each task that shutdown cancels is debug output, not a warning.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
 
 def _stop(client: Any, cluster: Any) -> None:
@@ -172,7 +199,20 @@ def _stop(client: Any, cluster: Any) -> None:
                 quiet.disabled = disabled
     finally:
         if cluster is not None:
-            cluster.close()
+            _close_quietly(cluster)
+
+
+def _close_quietly(cluster: Any) -> None:
+    """Close a LocalCluster this process started. A worker still inside a task (an interrupted
+    run) is killed after a few seconds; dask's warning about it says nothing the run's own
+    message does not, so it goes to the debug log."""
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    nanny.setLevel(logging.ERROR)
+    try:
+        cluster.close()
+    finally:
+        nanny.setLevel(level)
 
 
 def run_tasks(

@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from sgdsm_cloud.errors import ConfigError, StoreContractError
+from sgdsm_cloud.outputs import KIND_ATTR, STORE_KINDS, zarr_store_kind
 
 SM = "sm"
 LAND = "land"
@@ -45,6 +46,16 @@ SM_ERROR, FROZEN = "sm_error", "frozen"
 QUALITY_VARS = (SM_ERROR, FROZEN)  # optional (time, lat, lon) layers of the source's quality
 
 STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED = 0, 1, 2
+
+# What the store says it is (root attribute ``sgdsm_kind``); the seamless cube says "seamless_cube"
+RAW_KIND = "raw_cube"
+RAW_CUBE = zarr_store_kind(
+    "raw cube",
+    "sgdsm ingest",
+    RAW_KIND,
+    (SM, LAND, LAND_FRACTION, *PROVENANCE_VARS, *QUALITY_VARS, "time", "lat", "lon"),
+    legacy_member=DAY_STATUS,
+)
 
 SM_ATTRS = {
     "standard_name": "volume_fraction_of_condensed_water_in_soil",
@@ -262,8 +273,38 @@ def encoding_for(ds: xr.Dataset, chunks: CubeChunks) -> dict[str, dict[str, Any]
     }
 
 
-def check_contract(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
+def store_kind(ds: xr.Dataset) -> str | None:
+    """What the store says it is (its ``sgdsm_kind``); stores written before the marker
+    existed are told apart by their variables. None: not one of this project's stores."""
+    marker = ds.attrs.get(KIND_ATTR)
+    if marker:
+        return str(marker)
+    if "flag" in ds.variables and SM in ds.variables:
+        return "seamless_cube"
+    if DAY_STATUS in ds.variables:
+        return RAW_KIND
+    if "truth" in ds.variables:
+        return "synthetic_truth"
+    return None
+
+
+def check_kind(ds: xr.Dataset, expected: str, source: str, option: str) -> None:
+    """Raise StoreContractError when ``ds`` says it is another kind of store than ``expected``,
+    naming what it is and the command that writes the right one."""
+    found = store_kind(ds)
+    if found is None or found == expected:
+        return
+    what, writer = STORE_KINDS.get(found, (f"a store of kind {found!r}", "another command"))
+    wanted, wanted_writer = STORE_KINDS[expected]
+    raise StoreContractError(
+        f"{source} is {what} (written by '{writer}'); {option} takes {wanted}, written by "
+        f"'{wanted_writer}'"
+    )
+
+
+def check_contract(ds: xr.Dataset, source: str = "store", option: str = "--store") -> xr.Dataset:
     """Raise StoreContractError naming what is missing when ``ds`` is not a raw cube."""
+    check_kind(ds, RAW_KIND, source, option)
     missing = [v for v in (SM, LAND) if v not in ds.variables]
     if missing:
         raise StoreContractError(

@@ -12,13 +12,55 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
+import json
 import types
 import typing
 from typing import Any
 
-from sgdsm_cloud.errors import SgdsmError
+from sgdsm_cloud.errors import ConfigError, SgdsmError
 
-METAVARS = {int: "N", float: "X"}
+
+class Day(str):
+    """A calendar day, ``YYYY-MM-DD``: the type of every ``--start`` and ``--end``."""
+
+    @classmethod
+    def parse(cls, text: str) -> Day:
+        try:
+            return cls(dt.date.fromisoformat(str(text).strip()).isoformat())
+        except ValueError:
+            raise ConfigError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+class Count(int):
+    """How many of something (workers, epochs, samples): a whole number >= 1."""
+
+    @classmethod
+    def parse(cls, text: str) -> Count:
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ConfigError(f"must be a whole number >= 1, got {text!r}")
+        return cls(value)
+
+
+class JsonObject(str):
+    """fsspec options as a JSON object, e.g. ``{"anon": true}`` (``--storage-options``)."""
+
+    @classmethod
+    def parse(cls, text: str) -> JsonObject:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            value = err
+        if not isinstance(value, dict):
+            raise ConfigError(f"must be a JSON object, e.g. '{{\"anon\": true}}', got {text!r}")
+        return cls(text)
+
+
+METAVARS = {int: "N", float: "X", Count: "N", Day: "DATE", JsonObject: "JSON"}
 
 
 def option(
@@ -28,12 +70,15 @@ def option(
     flags: tuple[str, ...] = (),
     choices: Any = None,
     metavar: str | None = None,
+    kind: Any = None,
 ) -> Any:
     """A dataclass field with its command-line help; without a default the option is required.
 
-    ``flags``: extra spellings (e.g. ``--lr``); ``metavar``: the value's name in ``--help``.
+    ``flags``: extra spellings (e.g. ``--lr``); ``metavar``: the value's name in ``--help``;
+    ``kind``: the type the command line checks (e.g. :class:`Day`, :class:`Count`) when the
+    annotation is wider, because the library also takes other values.
     """
-    metadata = {"help": help, "flags": flags, "choices": choices, "metavar": metavar}
+    metadata = {"help": help, "flags": flags, "choices": choices, "metavar": metavar, "kind": kind}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -53,7 +98,7 @@ def add_options(
     for f in dataclasses.fields(cls):
         if f.name in exclude or "help" not in f.metadata:
             continue
-        kind, nargs = _argparse_type(hints[f.name])
+        kind, nargs = _argparse_type(f.metadata.get("kind") or hints[f.name])
         required = f.default is dataclasses.MISSING
         kwargs: dict[str, Any] = {"dest": f.name, "help": f.metadata["help"]}
         if required:
@@ -64,7 +109,7 @@ def add_options(
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
             metavar = f.metadata["metavar"] or METAVARS.get(kind, f.name.split("_")[-1].upper())
-            kwargs.update(type=_converter(kind), metavar=metavar)
+            kwargs.update(type=converter(kind), metavar=metavar)
             if nargs:
                 kwargs["nargs"] = nargs
             if f.metadata["choices"]:
@@ -84,7 +129,7 @@ def from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
     return cls(**{**found, **values})
 
 
-def _converter(kind: Any) -> Any:
+def converter(kind: Any) -> Any:
     """``kind`` itself, or its ``parse`` classmethod (e.g. ``BBox.parse``) with its message kept."""
     parse = getattr(kind, "parse", None)
     if parse is None:

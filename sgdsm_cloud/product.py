@@ -16,10 +16,20 @@ import xarray as xr
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.landmask import EXCLUDED_REGIONS, excluded_regions
+from sgdsm_cloud.outputs import zarr_store_kind
 
 SM, FLAG, LAND = "sm", "flag", cube.LAND
 # The standard error of every value, and the raw cube's own error estimate of observed ones
 SM_UNCERTAINTY, SM_ERROR = "sm_uncertainty", "sm_error"
+
+SEAMLESS_KIND = "seamless_cube"  # the store's sgdsm_kind attribute
+SEAMLESS_CUBE = zarr_store_kind(
+    "seamless cube",
+    "sgdsm fill",
+    SEAMLESS_KIND,
+    (SM, FLAG, SM_UNCERTAINTY, LAND, "time", "lat", "lon"),
+    legacy_member=FLAG,
+)
 
 FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN = 0, 1, 2, 3, 4
 FLAG_VALUES = np.array(
@@ -174,6 +184,7 @@ def compose(
 
 def check_seamless(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
     """Raise StoreContractError naming what is wrong when ``ds`` is not a seamless cube."""
+    cube.check_kind(ds, SEAMLESS_KIND, source, "--filled")
     missing = [v for v in (SM, FLAG) if v not in ds.variables]
     if missing:
         raise StoreContractError(

@@ -209,10 +209,11 @@ def check_reachable(location: Location, *, must_exist: bool = False) -> None:
     except StorageError:
         raise
     except Exception as err:  # botocore/aiohttp raise many unrelated types
-        raise StorageError(_explain(location, err)) from None
+        raise StorageError(unreachable_reason(location, err)) from None
 
 
-def _explain(location: Location, err: Exception) -> str:
+def unreachable_reason(location: Location, err: Exception) -> str:
+    """One line saying why ``location`` could not be reached (credentials, bucket, endpoint)."""
     name = type(err).__name__
     text = redact(str(err), location.storage_options)
     if name == "NoCredentialsError" or "Unable to locate credentials" in text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 
 import pytest
 
@@ -11,7 +12,7 @@ from sgdsm_cloud import config_file
 from sgdsm_cloud.cli import build_parser
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import TrainConfig
-from sgdsm_cloud.options import add_options, from_args, option
+from sgdsm_cloud.options import Count, Day, JsonObject, add_options, from_args, option
 
 TRAIN = ["train", "--store", "raw.zarr", "--out", "model"]
 DOCUMENTED = {  # fields docs/model.md tells users to set
@@ -65,3 +66,37 @@ def test_the_documented_training_fields_are_reachable_from_the_yaml_file():
     assert config.learning_rate == 0.02
     with pytest.raises(ConfigError, match="unknown key 'train.truncate'"):
         config_file.apply({"train": {"truncate": 0.1}}, build_parser(), source="p.yaml")
+
+
+@pytest.mark.parametrize(
+    ("kind", "good", "value", "bad"),
+    [
+        (Day, "2015-04-01", "2015-04-01", ["2015-13-01", "foo", "2015-02-30", ""]),
+        (Count, "4", 4, ["0", "-1", "two", "1.5"]),
+        (JsonObject, '{"anon": true}', '{"anon": true}', ["not json", "[1]", "3"]),
+    ],
+)
+def test_the_shared_types_take_good_values_and_name_what_is_wrong(kind, good, value, bad):
+    assert kind.parse(good) == value
+    for text in bad:
+        with pytest.raises(ConfigError, match=re.escape(f"got {text!r}")):
+            kind.parse(text)
+
+
+def test_every_subcommand_checks_dates_counts_and_json_with_the_same_types():
+    """The same mistake gives the same one-line error whichever command it is made on."""
+    from sgdsm_cloud import cli
+
+    expected = {"start": "Day", "end": "Day", "workers": "Count", "storage_options": "JsonObject"}
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    seen = set()
+    for name in cli.SUBCOMMANDS:
+        for action in subparsers.choices[name]._actions:
+            if action.dest in expected:
+                assert getattr(action.type, "__name__", None) == expected[action.dest], (
+                    name,
+                    action.dest,
+                )
+                seen.add(action.dest)
+    assert seen == set(expected)

@@ -19,6 +19,7 @@ import re
 import sys
 
 from sgdsm_cloud import __version__, config_file
+from sgdsm_cloud.cli.command import Parser
 from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.phases import LOGGER as PHASES_LOGGER
 from sgdsm_cloud.storage import redact
@@ -29,7 +30,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_QUARANTINED, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sgdsm",
         description="Seamless global daily AMSR2 soil moisture with SGD-SM, at cloud scale.",
     )
@@ -68,7 +69,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     # the phase timings of ingest and fill (sgdsm_cloud.phases) are for -v: a plain run's
     # output, an error's one line included, stays as it was
     logging.getLogger(PHASES_LOGGER).setLevel(level if verbose else logging.WARNING)
-    if verbose == 0 and not quiet:
+    if verbose == 0:  # other libraries' INFO (dask's scheduler, ...) only with -v
         for handler in logging.getLogger().handlers:
             handler.addFilter(
                 lambda r: r.levelno >= logging.WARNING or r.name.startswith("sgdsm_cloud")
@@ -85,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     except SgdsmError as err:
         print(f"sgdsm: error: {err}", file=sys.stderr)
         return EXIT_ERROR
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return int(done.code or 0)
     configure_logging(args.verbose, args.quiet)
     try:
         config_file.apply_dask(config, source=str(config_path))

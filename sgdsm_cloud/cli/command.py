@@ -7,10 +7,27 @@ one-line help in ``sgdsm --help``. The paragraphs after it are the command's des
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from collections.abc import Callable
 from textwrap import dedent
+from typing import NoReturn
 
+from sgdsm_cloud.options import Count, Day, JsonObject, converter
 from sgdsm_cloud.storage import Location
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error: the option, what is wrong, where help is."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (\S+): \1 ", r"argument \1: ", message)  # flag said once
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise SystemExit(status)
 
 
 def add_command(
@@ -29,7 +46,37 @@ def add_command(
     return parser
 
 
+def add_storage_options(parser: argparse.ArgumentParser, applies_to: str) -> None:
+    """``--storage-options JSON``, checked as a JSON object whichever URLs it reaches."""
+    parser.add_argument(
+        "--storage-options",
+        metavar="JSON",
+        type=converter(JsonObject),
+        help=f"fsspec options as a JSON object for {applies_to}, e.g. '{{\"anon\": true}}' "
+        "(default: the AWS_* environment)",
+    )
+
+
+def add_workers(parser: argparse.ArgumentParser, help: str, default: int | None = None) -> None:
+    """``--workers N``: a count of processes, >= 1."""
+    parser.add_argument("--workers", type=converter(Count), metavar="N", default=default, help=help)
+
+
+def add_period(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--start``/``--end`` DATE: the days ``what`` covers (default: the whole store)."""
+    for flag, side in (("--start", "first"), ("--end", "last")):
+        parser.add_argument(
+            flag,
+            type=converter(Day),
+            metavar="DATE",
+            help=f"{side} day {what}, YYYY-MM-DD (default: the store's {side} day)",
+        )
+
+
 def url_location(url: str, storage_options: str | None) -> Location:
-    """``url`` as a Location; ``--storage-options`` apply to remote URLs, never to local paths."""
+    """``url`` as a Location; ``--storage-options`` apply to remote URLs, never to local paths
+    (but malformed options are refused even when every path is local)."""
+    if storage_options:
+        JsonObject.parse(storage_options)
     remote = "://" in url and not url.startswith("file://")
     return Location.from_cli(url, storage_options if remote else None)

@@ -19,6 +19,20 @@ from pathlib import Path
 from sgdsm_cloud.cli.command import add_command
 from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.options import add_options, from_args, option
+from sgdsm_cloud.outputs import OutputKind, claim
+from sgdsm_cloud.storage import Location
+
+# What the demo puts in its folder: each step's output (and its lock or manifest)
+DEMO_ENTRIES = frozenset(
+    {"archive", "raw.zarr", "raw.zarr.lock", "model", "seamless.zarr", "seamless.zarr.manifest",
+     "report"}
+)  # fmt: skip
+DEMO_FOLDER = OutputKind(
+    "demo folder",
+    "sgdsm demo",
+    lambda folder: folder.names <= DEMO_ENTRIES,
+    DEMO_ENTRIES.__contains__,
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ def run_demo(config: DemoConfig) -> Path:
     """Run every step; return the report folder. Raises SgdsmError naming the failed step."""
     from sgdsm_cloud.cli import EXIT_OK, EXIT_QUARANTINED, main
 
+    claim(Location(str(config.workdir.resolve())), DEMO_FOLDER, option="--workdir")
     config.workdir.mkdir(parents=True, exist_ok=True)
     timings: list[tuple[str, float]] = []
     for name, argv in config.commands():

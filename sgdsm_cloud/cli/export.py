@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sgdsm_cloud.cli.command import add_command, url_location
+from sgdsm_cloud.cli.command import add_command, add_storage_options, add_workers, url_location
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.options import add_options, from_args
 
@@ -27,17 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="directory or URL of the daily files")
     add_options(parser, ExportConfig)
     add_scheduler_option(parser, "start a LocalCluster")
-    parser.add_argument(
-        "--workers", type=int, help="LocalCluster worker processes (default: one per core)"
-    )
-    parser.add_argument(
-        "--storage-options", metavar="JSON", help="fsspec options for --filled and --out URLs"
-    )
+    add_workers(parser, "LocalCluster worker processes (default: one per core)")
+    add_storage_options(parser, "--filled and --out URLs")
 
 
 def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.cluster import connect
-    from sgdsm_cloud.publish.export import ExportConfig, run_export
+    from sgdsm_cloud.publish.export import ExportConfig, execute_export, prepare_export
     from sgdsm_cloud.storage import check_reachable
 
     config = from_args(ExportConfig, args)
@@ -45,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     source, out = (url_location(url, args.storage_options) for url in (args.filled, args.out))
     check_reachable(source, must_exist=True)
     check_reachable(out)
+    prepared = prepare_export(source, out, config)  # refuses bad inputs before a cluster starts
     with connect(args.scheduler, args.workers) as client:
-        summary = run_export(source, out, config, client)
+        summary = execute_export(prepared, client)
     print(
         json.dumps(
             {

@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from sgdsm_cloud.cli.command import add_command, url_location
+from sgdsm_cloud.cli.command import (
+    add_command,
+    add_period,
+    add_storage_options,
+    add_workers,
+    url_location,
+)
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.options import add_options, from_args
@@ -27,20 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, help="output zarr URL")
     add_scheduler_option(parser, "start a LocalCluster")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="LocalCluster worker processes (default: one per core; 1 with --gpu)",
-    )
-    parser.add_argument(
-        "--start", help="first day to fill, YYYY-MM-DD (default: the store's first day)"
-    )
-    parser.add_argument(
-        "--end", help="last day to fill, YYYY-MM-DD (default: the store's last day)"
-    )
-    parser.add_argument(
-        "--storage-options", help="fsspec options as JSON, for the store, the output and the model"
-    )
+    add_workers(parser, "LocalCluster worker processes (default: one per core; 1 with --gpu)")
+    add_period(parser, "to fill")
+    add_storage_options(parser, "the store, the output and the model")
     add_options(parser.add_argument_group("tiling and inference (FillConfig)"), FillConfig)
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output instead of resuming it"
@@ -49,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.cluster import connect
-    from sgdsm_cloud.fill.executor import run_fill
+    from sgdsm_cloud.fill.executor import execute_fill, prepare_fill
     from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.storage import check_reachable
 
@@ -60,17 +55,11 @@ def run(args: argparse.Namespace) -> int:
     check_reachable(source, must_exist=True)
     check_reachable(model, must_exist=True)
     check_reachable(out)
+    prepared = prepare_fill(  # refuses bad inputs before a cluster starts
+        source, out, model, config, start=args.start, end=args.end, overwrite=args.overwrite
+    )
     with connect(args.scheduler, args.workers, gpu=args.gpu) as client:
-        summary = run_fill(
-            source,
-            out,
-            model,
-            config,
-            client,
-            start=args.start,
-            end=args.end,
-            overwrite=args.overwrite,
-        )
+        summary = execute_fill(prepared, client)
     print(
         json.dumps(
             {

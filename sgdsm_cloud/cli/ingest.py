@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sgdsm_cloud.cli.command import add_command, url_location
+from sgdsm_cloud.cli.command import add_command, add_storage_options, url_location
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.options import add_options, from_args
 
@@ -36,11 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the cube: a local path (default) or an fsspec URL (s3://...)",
     )
     add_options(parser, IngestConfig)
-    parser.add_argument(
-        "--storage-options",
-        help='JSON fsspec options for s3:// sources and store, e.g. \'{"endpoint_url": "http://..."}\' '
-        "(default: the AWS_* environment)",
-    )
+    add_storage_options(parser, "s3:// sources and store")
     add_scheduler_option(parser, "run on --workers local processes")
 
 
@@ -49,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from sgdsm_cloud.cluster import connect
     from sgdsm_cloud.ingest import IngestConfig, ingest
-    from sgdsm_cloud.storage import Location, parse_storage_options
-
-    parse_storage_options(args.storage_options)  # refuse bad JSON even when every path is local
+    from sgdsm_cloud.storage import Location
 
     def location(url: str) -> Location:
         return url_location(url, args.storage_options)

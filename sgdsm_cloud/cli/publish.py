@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, add_storage_options
 from sgdsm_cloud.publish.api import DEFAULT_COLLECTION_ID
 
 
@@ -25,9 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--href-public",
         help="URL readers open when it differs from --filled, e.g. the public bucket or an https mirror",
     )
-    parser.add_argument(
-        "--storage-options", metavar="JSON", help="fsspec options for --filled and --stac-out"
-    )
+    add_storage_options(parser, "--filled and --stac-out")
     parser.add_argument("--collection-id", default=DEFAULT_COLLECTION_ID, help="STAC collection id")
     parser.add_argument(
         "--license",

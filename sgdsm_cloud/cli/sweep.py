@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from sgdsm_cloud.cli.command import add_command
-from sgdsm_cloud.cli.validate import add_storage_options, add_store_and_model, locations
+from sgdsm_cloud.cli.command import add_command, add_storage_options
+from sgdsm_cloud.cli.validate import add_store_and_model, locations
 from sgdsm_cloud.options import add_options, from_args
 
 
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "defaults of 'sgdsm train') and its window picks the default days",
     )
     add_options(p, SweepConfig)
-    add_storage_options(p)
+    add_storage_options(p, "every URL")
 
 
 def run(args: argparse.Namespace) -> int:

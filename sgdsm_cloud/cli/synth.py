@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from sgdsm_cloud.cli.command import add_command, url_location
+from sgdsm_cloud.cli.command import add_command, add_storage_options, add_workers, url_location
 from sgdsm_cloud.options import add_options, from_args
 
 
@@ -22,30 +22,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "out_dir", metavar="OUT_DIR", help="output folder: local path or s3://... URL"
     )
     add_options(parser, SynthConfig)
-    parser.add_argument(
-        "--workers",
-        type=int,
+    add_workers(
+        parser,
+        "processes that write spans of days; the archive is the same for any number (default: 1)",
         default=1,
-        help="processes that write spans of days; the archive is the same for any number "
-        "(default: 1)",
     )
-    parser.add_argument(
-        "--storage-options",
-        help='JSON fsspec options for an s3:// OUT_DIR, e.g. \'{"endpoint_url": "http://..."}\' '
-        "(default: the AWS_* environment)",
-    )
+    add_storage_options(parser, "an s3:// OUT_DIR")
 
 
 def run(args: argparse.Namespace) -> int:
-    from sgdsm_cloud.errors import ConfigError
     from sgdsm_cloud.storage import check_reachable
     from sgdsm_cloud.synth import SynthConfig, write_archive
 
     config = from_args(SynthConfig, args)
     out = url_location(args.out_dir, args.storage_options)
     check_reachable(out)
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     written = write_archive(
         config, out.url, storage_options=out.storage_options or None, workers=args.workers
     )

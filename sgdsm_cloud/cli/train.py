@@ -15,9 +15,9 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, add_storage_options
 from sgdsm_cloud.model.config import PRESETS, TrainConfig
-from sgdsm_cloud.options import add_options, from_args
+from sgdsm_cloud.options import Count, add_options, converter, from_args
 
 if TYPE_CHECKING:
     from sgdsm_cloud.storage import Location
@@ -37,17 +37,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="paper",
         help="model configuration (default: %(default)s)",
     )
-    parser.add_argument("--layers", type=int, help="override the preset's number of layers")
-    parser.add_argument("--features", type=int, help="override the preset's feature maps")
+    parser.add_argument(
+        "--layers", type=converter(Count), metavar="N", help="override the preset's layers"
+    )
+    parser.add_argument(
+        "--features", type=converter(Count), metavar="N", help="override the preset's feature maps"
+    )
     add_options(parser.add_argument_group("training (TrainConfig)"), TrainConfig)
     parser.add_argument(
         "--device",
         default="auto",
         help="auto, cpu or cuda[:N]; bf16 autocast on CUDA (default: %(default)s)",
     )
-    parser.add_argument(
-        "--storage-options", metavar="JSON", help="fsspec options for --store and --out"
-    )
+    add_storage_options(parser, "--store and --out")
     parser.add_argument(
         "--no-calibrate",
         dest="calibrate",

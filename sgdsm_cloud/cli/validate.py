@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sgdsm_cloud.cli.command import add_command
+from sgdsm_cloud.cli.command import add_command, add_storage_options
 from sgdsm_cloud.options import add_options, from_args
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(flag, metavar="URL", help=text)
     add_options(p, ValidateConfig)
     p.add_argument("--no-crosscheck", action="store_true", help=NO_CROSSCHECK)
-    add_storage_options(p)
+    add_storage_options(p, "every URL")
 
 
 def add_store_and_model(
@@ -51,14 +51,6 @@ def add_store_and_model(
         metavar="DIR",
         help="checkpoint directory from 'sgdsm train', or builtin:NAME (a model shipped in the "
         f"package, e.g. builtin:lprm-x-d-025){model_note}",
-    )
-
-
-def add_storage_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--storage-options",
-        metavar="JSON",
-        help="fsspec options for every URL, e.g. '{\"anon\": true}'",
     )
 
 

@@ -59,7 +59,12 @@ def fill_dataset(
         storage_options: fsspec options to reach a checkpoint URL.
         device: ``"cuda"`` or ``"cpu"``; default CUDA where the computing process has it.
     """
-    from sgdsm_cloud.model.checkpoint import Checkpoint, as_location, load_checkpoint
+    from sgdsm_cloud.model.checkpoint import (
+        Checkpoint,
+        as_location,
+        load_checkpoint,
+        warn_if_out_of_domain,
+    )
 
     config = config or FillConfig()
     cube.check_contract(raw, "raw dataset")
@@ -69,6 +74,7 @@ def fill_dataset(
     else:
         model_ref = as_location(checkpoint, storage_options)
         loaded = load_checkpoint(model_ref.url, "cpu", storage_options=model_ref.storage_options)
+    warn_if_out_of_domain(loaded, raw.attrs, str(model_ref))
     plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
     source = str(raw.encoding.get("source", "in-memory dataset"))
     result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))

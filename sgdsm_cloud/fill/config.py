@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Count, option
 
 DEFAULT_CHUNK_DAYS, DEFAULT_CHUNK_CELLS = 32, 90
 
@@ -23,19 +23,21 @@ class FillConfig:
     both touch few objects (docs/fill.md).
     """
 
-    tile_days: int = option(384, "days per tile (= output shard)")
-    tile_cells: int = option(360, "cells per tile side (= output shard)")
+    tile_days: int = option(384, "days per tile (= output shard)", kind=Count)
+    tile_cells: int = option(360, "cells per tile side (= output shard)", kind=Count)
     chunk_days: int | None = option(
         None,
         f"days per inner chunk; must divide --tile-days (default: its largest divisor <= "
         f"{DEFAULT_CHUNK_DAYS})",
+        kind=Count,
     )
     chunk_cells: int | None = option(
         None,
         f"cells per inner chunk side; must divide --tile-cells (default: its largest divisor <= "
         f"{DEFAULT_CHUNK_CELLS})",
+        kind=Count,
     )
-    batch_size: int = option(4, "centre days per model call (bounds activation memory)")
+    batch_size: int = option(4, "centre days per model call (bounds activation memory)", kind=Count)
     gpu: bool = option(False, "tasks need resources GPU=1 and run on CUDA with bf16 autocast")
     retries: int = option(
         2,

@@ -24,7 +24,7 @@ from sgdsm_cloud.errors import ConfigError, SgdsmError
 from sgdsm_cloud.fill.block import FillJob, fill_tile
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec
-from sgdsm_cloud.fill.manifest import Manifest, manifest_location
+from sgdsm_cloud.fill.manifest import FILL_MANIFEST, Manifest, manifest_location
 from sgdsm_cloud.fill.plan import halo_of, plan_fill
 from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin, worker_plugin
 from sgdsm_cloud.fill.template import (
@@ -33,7 +33,9 @@ from sgdsm_cloud.fill.template import (
     template_for,
     write_template,
 )
+from sgdsm_cloud.outputs import Found, claim, replace
 from sgdsm_cloud.phases import Phases
+from sgdsm_cloud.product import SEAMLESS_CUBE
 from sgdsm_cloud.storage import Location, public_url, redact
 
 logger = logging.getLogger(__name__)
@@ -93,37 +95,83 @@ def redacted_traceback(err: BaseException, options: dict[str, Any]) -> str:
     return redact("".join(traceback.format_exception(err)), options)
 
 
-def run_fill(
+@dataclass(frozen=True)
+class PreparedFill:
+    """A fill checked and planned, nothing written yet: what :func:`execute_fill` runs.
+
+    Attributes:
+        found: what ``out`` held (``outputs.Found``); ``resume``: it is an interrupted run
+            of this same fill; ``overwrite``: replace it.
+    """
+
+    source: Location
+    out: Location
+    model: Location
+    config: FillConfig
+    raw: Any  # the raw cube, opened lazily (coordinates and land are read)
+    checkpoint: Any
+    plan: Any
+    fingerprint: dict[str, Any]
+    found: Found
+    resume: bool
+    overwrite: bool
+    phases: Phases
+
+
+def prepare_fill(
     source: Location,
     out: Location,
     model: Location,
     config: FillConfig,
-    client: Any,
     *,
     start: Any = None,
     end: Any = None,
     overwrite: bool = False,
-) -> FillSummary:
-    """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``."""
-    from sgdsm_cloud.model.checkpoint import load_checkpoint
+) -> PreparedFill:
+    """Check the output path and the inputs, load the model and plan the tiles: everything
+    that can refuse a fill happens here, before a cluster starts or anything is written.
 
+    ``out`` must be new, empty or a seamless cube (``outputs.claim``): an interrupted run of
+    the same fill resumes, another fill is refused unless ``overwrite``, which replaces it.
+    """
+    from sgdsm_cloud.model.checkpoint import load_checkpoint, warn_if_out_of_domain
+
+    found = claim(out, SEAMLESS_CUBE, inputs=(source, model), option="--out")
+    manifest = Manifest(manifest_location(out))
+    claim(manifest.location, FILL_MANIFEST, option="the manifest beside --out")
     phases = Phases(f"fill {out.url}")
     with phases("plan"):
-        if config.gpu:
-            check_gpu_workers(client)
         raw = cube.open_cube(
             source.url, source.storage_options, chunks=None
         )  # coordinates and land only
         checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
+        warn_if_out_of_domain(checkpoint, raw.attrs, model.url)
         plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
         fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
+        replacing = overwrite and found is Found.OURS
+        resume = found is Found.OURS and not replacing and resumable(out, manifest, fingerprint)
+    return PreparedFill(
+        source, out, model, config, raw, checkpoint, plan, fingerprint, found, resume, replacing,
+        phases,
+    )  # fmt: skip
+
+
+def execute_fill(fill: PreparedFill, client: Any) -> FillSummary:
+    """Write the template (or resume), run one task per tile on ``client``, consolidate."""
+    out, plan, phases = fill.out, fill.plan, fill.phases
+    manifest = Manifest(manifest_location(out))
+    if fill.config.gpu:
+        check_gpu_workers(client)
     with phases("template"):
-        manifest = Manifest(manifest_location(out))
-        if not resumable(out, manifest, fingerprint, overwrite):
+        if fill.overwrite:
+            replace(out, SEAMLESS_CUBE)
+        if not fill.resume:
             manifest.clear()
-            template = template_for(raw, plan, source.url, ModelInfo.from_checkpoint(checkpoint))
-            write_template(template, plan.layout, out)
-            manifest.write_plan(fingerprint)
+            model_info = ModelInfo.from_checkpoint(fill.checkpoint)
+            write_template(
+                template_for(fill.raw, plan, fill.source.url, model_info), plan.layout, out
+            )
+            manifest.write_plan(fill.fingerprint)
         done = manifest.done_ids()
     todo = [block for block in plan.blocks if block.id not in done]
     logger.info(
@@ -133,10 +181,12 @@ def run_fill(
         len(plan.blocks) - len(todo),
         len(todo),
     )
-    job = FillJob(source=source, out=out, manifest=manifest.location)
-    plugin = FillPlugin(model, checkpoint.sha256, gpu=config.gpu, batch_size=config.batch_size)
+    job = FillJob(source=fill.source, out=out, manifest=manifest.location)
+    plugin = FillPlugin(
+        fill.model, fill.checkpoint.sha256, gpu=fill.config.gpu, batch_size=fill.config.batch_size
+    )
     with phases("tiles"):
-        statuses = execute(todo, job, client, plugin, config)
+        statuses = execute(todo, job, client, plugin, fill.config)
     with phases("consolidate"):
         consolidate(out)
     return FillSummary(
@@ -148,20 +198,33 @@ def run_fill(
     )
 
 
-def resumable(
-    out: Location, manifest: Manifest, fingerprint: dict[str, Any], overwrite: bool
-) -> bool:
-    """True when ``out`` holds an interrupted run of this same fill; raise if it holds another."""
-    exists = out.filesystem().exists(f"{out.path}/zarr.json")
-    if not exists or overwrite:
-        return False
+def run_fill(
+    source: Location,
+    out: Location,
+    model: Location,
+    config: FillConfig,
+    client: Any,
+    *,
+    start: Any = None,
+    end: Any = None,
+    overwrite: bool = False,
+) -> FillSummary:
+    """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``
+    (:func:`prepare_fill`, then :func:`execute_fill`)."""
+    prepared = prepare_fill(source, out, model, config, start=start, end=end, overwrite=overwrite)
+    return execute_fill(prepared, client)
+
+
+def resumable(out: Location, manifest: Manifest, fingerprint: dict[str, Any]) -> bool:
+    """True when the seamless cube at ``out`` is an interrupted run of this same fill; raise
+    when it holds another fill (``--overwrite`` replaces it)."""
     recorded = manifest.read_plan()
     if recorded == fingerprint:
         return True
     if recorded is None:
         raise ConfigError(
-            f"{out.url} already exists and is not a fill this command can resume; "
-            "pass --overwrite to replace it or choose another --out"
+            f"{out.url} holds a seamless cube this command cannot resume (no manifest beside "
+            "it); pass --overwrite to replace it or choose another --out"
         )
     differs = sorted(k for k in fingerprint if recorded.get(k) != fingerprint[k])
     raise ConfigError(

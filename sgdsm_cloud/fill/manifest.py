@@ -22,10 +22,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sgdsm_cloud.outputs import OutputKind
 from sgdsm_cloud.storage import Location, safe_join
 
 PLAN = "plan.json"
 DONE = "done"
+# The manifest folder beside a seamless cube: the plan and the finished tiles, nothing else
+FILL_MANIFEST = OutputKind(
+    "fill manifest",
+    "sgdsm fill",
+    lambda folder: folder.names <= {PLAN, DONE},
+    {PLAN, DONE}.__contains__,
+)
 
 
 def manifest_location(out: Location) -> Location:

@@ -19,11 +19,13 @@ import xarray as xr
 from sgdsm_cloud import __version__, cube
 from sgdsm_cloud.fill.layout import Layout
 from sgdsm_cloud.fill.plan import FillPlan
+from sgdsm_cloud.outputs import KIND_ATTR
 from sgdsm_cloud.product import (
     FLAG,
     FLAG_ATTRS,
     FLAG_NOT_LAND,
     LAND,
+    SEAMLESS_KIND,
     SM,
     SM_ERROR,
     SM_UNCERTAINTY,
@@ -97,6 +99,7 @@ def output_attrs(
     history_line += f" with model sha256:{model.sha256}"
     previous = str(raw_attrs.get("history", "")).strip()
     attrs = {
+        KIND_ATTR: SEAMLESS_KIND,
         "Conventions": "CF-1.10, ACDD-1.3",
         "title": "Seamless daily AMSR2 surface soil moisture (SGD-SM gap-filled)",
         "summary": (

@@ -11,7 +11,7 @@ from sgdsm_cloud.cube import CubeChunks
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.formats.lprm import VARIABLES, variable_name
 from sgdsm_cloud.grid import BBox
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Count, Day, option
 from sgdsm_cloud.storage import Location
 
 PASSES = ("A", "D")
@@ -49,16 +49,17 @@ class IngestConfig:
     pass_: str | None = option(
         None, "ascending or descending (default: the store's)", choices=PASSES
     )
-    start: Any = option(None, "first day to ingest, YYYY-MM-DD")
+    start: Any = option(None, "first day to ingest, YYYY-MM-DD", kind=Day)
     end: Any = option(
-        None, "last day to ingest, YYYY-MM-DD (a new store's axis spans --start..--end)"
+        None, "last day to ingest, YYYY-MM-DD (a new store's axis spans --start..--end)", kind=Day
     )
     bbox: Any = option(
-        None, "crop global files to W,S,E,N degrees, snapped to the grid (new stores)"
+        None, "crop global files to W,S,E,N degrees, snapped to the grid (new stores)", kind=BBox
     )
     workers: int = option(
         None,
-        "parallel slab tasks, each in a worker process of a local dask cluster (default: cores, "
+        kind=Count,
+        help="parallel slab tasks, each in a worker process of a local dask cluster (default: cores, "
         "at most 4; 1 = in this process, no cluster)",
     )
     chunks: Any = option(

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import uuid
@@ -37,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from sgdsm_cloud.errors import ConfigError, SgdsmError
+from sgdsm_cloud.outputs import OutputKind
 from sgdsm_cloud.storage import Location, safe_join
 
 log = logging.getLogger("sgdsm_cloud.ingest")
@@ -46,6 +48,16 @@ HEARTBEAT_S = 60.0
 STALE_AFTER_S = 600.0
 _ATTEMPTS = 5  # rounds of list-read-create before giving up on a lock others keep taking
 _HELD_TOKENS: set[str] = set()  # tokens held by this process (two runs in one process)
+
+
+_RECORD_NAME = re.compile(r"^\d{8}\.json(\.[0-9a-f]{32}\.tmp)?$")
+# The lock folder beside a raw cube: its generation records and nothing else
+INGEST_LOCK = OutputKind(
+    "ingest lock",
+    "sgdsm ingest",
+    lambda folder: all(_RECORD_NAME.match(n) for n in folder.names),
+    lambda name: bool(_RECORD_NAME.match(name)),
+)
 
 
 class StoreLocked(SgdsmError):
@@ -187,7 +199,8 @@ class StoreLock:
         )
 
     def release(self) -> None:
-        """Stop the heartbeat and mark the record released (only if this run still holds it)."""
+        """Stop the heartbeat and mark the record released (only if this run still holds it);
+        when the run made no store, remove the lock folder instead."""
         if self._record is None:
             return
         self._stop.set()
@@ -195,11 +208,18 @@ class StoreLock:
             self._thread.join()
         _HELD_TOKENS.discard(self._record.token)
         try:
-            if self._still_mine():
+            if self._still_mine() and self._store_exists():
                 self._write(self._generation, replace(self._record, released=True))
+            elif self._still_mine():  # a run that made no store (it failed early) leaves no lock
+                self._fs.rm(self._root, recursive=True)
         except Exception as err:  # the record stays; it turns stale when this process ends
             log.warning("%s: could not release the lock (%s)", self.store, type(err).__name__)
         self._record = None
+
+    def _store_exists(self) -> bool:
+        store = self.store.path.rstrip("/")
+        self._fs.invalidate_cache(store)
+        return bool(self._fs.exists(f"{store}/zarr.json"))
 
     def ensure_held(self) -> None:
         """Raise StoreLocked if another run took the lock over while this one held it."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from sgdsm_cloud import cube
 from sgdsm_cloud.cluster import TaskKind, connecting, run_tasks
 from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats import jaxa, read_day
@@ -24,7 +25,7 @@ from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
 from sgdsm_cloud.ingest import quarantine, store
 from sgdsm_cloud.ingest.config import IngestConfig
 from sgdsm_cloud.ingest.geometry import StoreGrid
-from sgdsm_cloud.ingest.lock import StoreLock
+from sgdsm_cloud.ingest.lock import INGEST_LOCK, StoreLock, lock_location
 from sgdsm_cloud.ingest.plan import (
     Candidate,
     Identity,
@@ -39,6 +40,7 @@ from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, run_slab
 from sgdsm_cloud.ingest.sources import list_sources, read_bytes
+from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.storage import check_reachable
 
@@ -97,6 +99,8 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
     """
     if config.store.protocol != "file":
         check_reachable(config.store)
+    claim(config.store, cube.RAW_CUBE, inputs=config.sources, option="--store")
+    claim(lock_location(config.store), INGEST_LOCK, option="the lock beside --store")
     with StoreLock(config.store) as lock:
         return _ingest_locked(config, client, lock)
 

@@ -23,6 +23,7 @@ from sgdsm_cloud.cube import (
     DAY_STATUS,
     PROVENANCE_VARS,
     QUALITY_VARS,
+    RAW_KIND,
     SM,
     SOURCE_FILE,
     SOURCE_SHA256,
@@ -36,6 +37,7 @@ from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.ingest import quarantine
 from sgdsm_cloud.ingest.geometry import StoreGrid, global_window
 from sgdsm_cloud.ingest.plan import Identity, Ledger, Provenance
+from sgdsm_cloud.outputs import KIND_ATTR
 from sgdsm_cloud.storage import Location
 
 CREATING_ATTR = "ingest_incomplete"  # set while the template is written; a run finding it recreates
@@ -134,16 +136,10 @@ def create(
 ) -> None:
     """Write the template: metadata, coordinates and the land mask; no data chunk yet.
 
-    ``overwrite`` replaces an incomplete template; anything else already at ``location`` is
-    refused, so a mistyped ``--store`` never writes into someone's directory.
+    ``overwrite`` replaces an incomplete template. ``ingest`` has checked that ``location``
+    is new, empty or a raw cube (``outputs.claim``), so this never writes into someone's folder.
     """
     from sgdsm_cloud.landmask import global_land_fraction
-
-    fs = location.filesystem()
-    if not overwrite and fs.exists(location.path) and fs.ls(location.path):
-        raise StoreContractError(
-            f"{location.url} already holds files and is not a raw cube; choose a new --store path"
-        )
 
     rows, cols = global_window(grid)
     land_fraction = global_land_fraction(grid.resolution)[rows, cols]
@@ -226,6 +222,7 @@ def cube_attrs(identity: Identity, grid: StoreGrid) -> dict[str, Any]:
         source = f"JAXA AMSR2 L3 SMC daily (G-Portal), dataset '{identity.variable}'"
         references = "https://gportal.jaxa.jp/"
     return {
+        KIND_ATTR: RAW_KIND,
         "Conventions": "CF-1.10, ACDD-1.3",
         "title": f"AMSR2 {identity.product.upper()} surface soil moisture, {identity.pass_} pass, raw daily cube",
         "summary": (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,16 +32,37 @@ from sgdsm_cloud.model.builtin import resolve_model
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.model.uncertainty import ErrorModel
+from sgdsm_cloud.outputs import Folder, OutputKind
 from sgdsm_cloud.storage import Location
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+RESUME_DIR = "resume"  # the training state (model.resume)
+MODEL_CARD = "MODEL_CARD.md"
 FORMAT = "sgdsm-checkpoint"
 FORMAT_VERSION = 1
 PICKLE_SUFFIXES = (".pth", ".pt", ".pkl", ".pickle", ".ckpt", ".bin", ".tar")
-_PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save zip archive, raw pickle (protocol >= 2)
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # torch.save writes a zip archive
 
 PathLike = str | os.PathLike[str] | Location
+log = logging.getLogger(__name__)
+
+
+def _is_checkpoint(folder: Folder) -> bool:
+    """A folder 'sgdsm train' wrote: an sgdsm config.json, or the resume state of a first
+    epoch that has not ended yet."""
+    config = folder.read_json(CONFIG_FILE)
+    if isinstance(config, dict) and config.get("format") == FORMAT:
+        return True
+    return folder.names == {RESUME_DIR}
+
+
+CHECKPOINT = OutputKind(
+    "checkpoint",
+    "sgdsm train",
+    _is_checkpoint,
+    {WEIGHTS_FILE, CONFIG_FILE, RESUME_DIR, MODEL_CARD}.__contains__,
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,49 @@ def load_checkpoint(
     )
 
 
+# What a model was trained on, from the raw cube's attributes: a model fills a store of
+# another band, pass or grid without error, but its values are then out of its domain.
+SOURCE_ATTRS = {
+    "product": "source_product",
+    "variable": "source_variable",
+    "pass": "source_pass",
+    "resolution": "grid_resolution",
+}
+
+
+def trained_on(cube_attrs: dict[str, Any]) -> dict[str, Any]:
+    """The source identity of a raw cube (its product, variable, pass and grid) as a
+    checkpoint's provenance records it."""
+    return {key: cube_attrs[attr] for key, attr in SOURCE_ATTRS.items() if attr in cube_attrs}
+
+
+def warn_if_out_of_domain(checkpoint: Checkpoint, cube_attrs: dict[str, Any], model: str) -> None:
+    """Log a warning when the store's band, pass or grid differs from the model's training."""
+    mismatch = source_mismatch(checkpoint.provenance, cube_attrs)
+    if mismatch:
+        log.warning("model %s: %s", model, mismatch)
+
+
+def source_mismatch(provenance: dict[str, Any], cube_attrs: dict[str, Any]) -> str | None:
+    """One line saying how the store differs from what the model was trained on (its band,
+    pass or grid), or None when they agree or the checkpoint does not record it."""
+    recorded = provenance.get("source")
+    if not isinstance(recorded, dict):
+        return None
+    store = trained_on(cube_attrs)
+    differs = [
+        f"{key} {store[key]} (trained on {recorded[key]})"
+        for key in SOURCE_ATTRS
+        if key in recorded and key in store and str(recorded[key]) != str(store[key])
+    ]
+    if not differs:
+        return None
+    return (
+        f"the store differs from what the model was trained on: {', '.join(differs)}; its "
+        "filled values are out of its domain (train a model on this store with 'sgdsm train')"
+    )
+
+
 def as_location(model_dir: PathLike, storage_options: dict[str, Any] | None = None) -> Location:
     """A :class:`Location` for a path, URL, ``builtin:NAME`` or Location (explicit options win)."""
     if isinstance(model_dir, Location):
@@ -167,11 +232,37 @@ def tensors_to_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
     )
 
 
+def weights_format(data: bytes) -> str:
+    """What a weights file is, by its structure: ``"safetensors"``, ``"zip"`` (torch.save),
+    ``"pickle"`` or ``"unknown"``. Pure.
+
+    A safetensors file is an 8-byte little-endian header length N, then N bytes of a JSON
+    object. Its first byte is the low byte of N, so it can be any value, 0x80 (a pickle's
+    PROTO opcode) included: the whole structure decides, never one byte.
+    """
+    if len(data) >= 10:
+        length = int.from_bytes(data[:8], "little")
+        if 2 <= length <= len(data) - 8 and data[8:9] == b"{":
+            try:
+                header = json.loads(data[8 : 8 + length])
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                header = None
+            if isinstance(header, dict):
+                return "safetensors"
+    if data.startswith(ZIP_SIGNATURES):
+        return "zip"
+    if len(data) >= 3 and data[0] == 0x80 and 2 <= data[1] <= 5 and data.rstrip().endswith(b"."):
+        return "pickle"  # PROTO 2-5 ... STOP
+    return "unknown"
+
+
 def bytes_to_tensors(data: bytes, sha256: str, source: str) -> dict[str, torch.Tensor]:
     """Verify and parse safetensors bytes; refuse pickles and files that differ from ``sha256``."""
-    if data.startswith(_PICKLE_MAGIC):
+    kind = weights_format(data)
+    if kind in ("zip", "pickle"):
+        what = "a torch.save zip archive" if kind == "zip" else "pickle protocol >= 2"
         raise CheckpointError(
-            f"{source} is a pickled file, not safetensors; pickles are never loaded because "
+            f"{source} is a pickled file ({what}), not safetensors; pickles are never loaded because "
             "they can run code. Re-save the weights with safetensors (as 'sgdsm train' does)."
         )
     actual = hashlib.sha256(data).hexdigest()
@@ -182,6 +273,8 @@ def bytes_to_tensors(data: bytes, sha256: str, source: str) -> dict[str, torch.T
             "Use the directory as written by "
             "'sgdsm train'."
         )
+    if kind != "safetensors":
+        raise CheckpointError(f"{source} is not a valid safetensors file (no JSON header)")
     try:
         return load_tensors(data)
     except Exception as err:  # safetensors raises its own error types

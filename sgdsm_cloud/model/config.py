@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Count, Day, option
 
 VARIANTS = ("paper", "released", "anomaly")
 GAUSSIAN_TRUNCATE = 3.0  # the anomaly variant's Gaussian kernels end at 3 standard deviations
@@ -131,14 +131,15 @@ class TrainConfig:
 
     start: str | None = option(
         None,
-        "first day of the training period (ISO date; default: the store's first). Days outside "
+        kind=Day,
+        help="first day of the training period (ISO date; default: the store's first). Days outside "
         "the period count as unobserved, also as window neighbours",
     )
     end: str | None = option(
-        None, "last day of the training period (ISO date; default: the store's last)"
+        None, "last day of the training period (ISO date; default: the store's last)", kind=Day
     )
-    patch: int = option(40, "side of the square training patches in cells (paper: 40)")
-    stride: int = option(10, "step of the patch grid in cells (released code: 10)")
+    patch: int = option(40, "side of the square training patches in cells (paper: 40)", kind=Count)
+    stride: int = option(10, "step of the patch grid in cells (released code: 10)", kind=Count)
     min_land_fraction: float = option(
         1.0, "a patch is used when at least this fraction of it is land (paper: 1)"
     )
@@ -157,7 +158,7 @@ class TrainConfig:
         "picking a stratum uniformly, then a mask in it",
     )
     gap_library_size: int = option(
-        4946, "simulated gap masks kept, split evenly over strata (released code: 4946)"
+        4946, "simulated gap masks kept, split evenly over strata (released code: 4946)", kind=Count
     )
     truncate_probability: float = option(
         0.25,
@@ -167,12 +168,14 @@ class TrainConfig:
     validation_fraction: float = option(
         0.2, "the last fraction of the period's days whose samples are held out for validation"
     )
-    max_validation_samples: int = option(512, "cap on the fixed validation set")
+    max_validation_samples: int = option(512, "cap on the fixed validation set", kind=Count)
     samples_per_epoch: int | None = option(
-        None, "draw at most this many training samples per epoch (default: all)"
+        None, "draw at most this many training samples per epoch (default: all)", kind=Count
     )
-    epochs: int = option(500, "maximum epochs (training stops earlier when the stop rule fires)")
-    batch_size: int = option(128, "samples per optimiser step (paper: 128)")
+    epochs: int = option(
+        500, "maximum epochs (training stops earlier when the stop rule fires)", kind=Count
+    )
+    batch_size: int = option(128, "samples per optimiser step (paper: 128)", kind=Count)
     learning_rate: float = option(1e-3, "Adam learning rate (paper: 1e-3)", flags=("--lr",))
     loss_lambda: float = option(0.1, "weight of one loss term (paper: 0.1)")
     loss_weighted_term: str = option(
@@ -188,13 +191,14 @@ class TrainConfig:
         10,
         "epochs without an improvement of more than tolerance of the monitored score (validation "
         "gap RMSE, or the training loss without validation samples) that make a plateau",
+        kind=Count,
     )
     tolerance: float = option(0.01, "relative improvement that still counts as a plateau")
     lr_drops: int = option(
         2, "plateaus that multiply the learning rate by lr_drop_factor before the next one stops"
     )
     lr_drop_factor: float = option(0.2, "factor applied to the learning rate at each plateau")
-    slab_days: int = option(32, "days of centre samples read from the store at a time")
+    slab_days: int = option(32, "days of centre samples read from the store at a time", kind=Count)
     seed: int = option(0, "seeds initialisation, sample order and simulated gaps")
 
     def __post_init__(self) -> None:

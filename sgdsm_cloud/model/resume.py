@@ -23,6 +23,7 @@ import torch
 
 from sgdsm_cloud.errors import CheckpointError, ConfigError
 from sgdsm_cloud.model.checkpoint import (
+    RESUME_DIR,
     bytes_to_tensors,
     json_bytes,
     read_bytes,
@@ -32,7 +33,6 @@ from sgdsm_cloud.model.checkpoint import (
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.storage import Location
 
-RESUME_DIR = "resume"
 STATE_FILE = "state.json"
 _MODEL, _OPTIM = "model.", "optim."
 

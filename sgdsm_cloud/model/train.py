@@ -29,7 +29,7 @@ from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model import resume
 from sgdsm_cloud.model.batches import Batch, iter_batches, iter_slabs
-from sgdsm_cloud.model.checkpoint import save_checkpoint
+from sgdsm_cloud.model.checkpoint import CHECKPOINT, save_checkpoint, trained_on
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.gaps import GapLibrary
 from sgdsm_cloud.model.loss import sgdsm_loss
@@ -37,6 +37,7 @@ from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.model.runner import resolve_device
 from sgdsm_cloud.model.sampling import DayReader, SampleIndex, resolve_period, scan, split_days
 from sgdsm_cloud.model.schedule import stage
+from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import Location
 
@@ -75,7 +76,11 @@ def train(
     *,
     device: str = "auto",
 ) -> TrainResult:
-    """Train (or resume training) a model on ``store`` and write checkpoints to ``out``."""
+    """Train (or resume training) a model on ``store`` and write checkpoints to ``out``.
+
+    ``out`` must be new, empty, or a checkpoint folder 'sgdsm train' wrote (``outputs.claim``).
+    """
+    claim(out, CHECKPOINT, inputs=(store,))
     cfg = train_config
     torch_device = resolve_device(device)
     state = resume.load_state(out)
@@ -161,6 +166,7 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
     )  # fmt: skip
     provenance = {
         "store": store.url,
+        "source": trained_on(ds.attrs),
         "train_period": [str(dates[0].date()), str(dates[-1].date())],
         "train_centre_days": [str(dates[0].date()), str(last_train)],
         "validation_centre_days": [str(dates[split.validation_start].date()), str(dates[-1].date())]

@@ -14,10 +14,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError, StorageError
+from sgdsm_cloud.outputs import Folder, OutputKind, claim
 from sgdsm_cloud.storage import Location, check_reachable, protocol_of, public_url, redact
 
 DEFAULT_COLLECTION_ID = "sgdsm-amsr2-soil-moisture"
 _COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+COLLECTION_FILE = "collection.json"
+_ITEM_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*-\d{8}-\d{8}$")  # <collection>-<start>-<end>
+
+
+def _is_catalogue(folder: Folder) -> bool:
+    """A catalogue 'sgdsm publish' wrote: a STAC Collection carrying the cube's zarr asset."""
+    document = folder.read_json(COLLECTION_FILE)
+    return (
+        isinstance(document, dict)
+        and document.get("type") == "Collection"
+        and "zarr" in (document.get("assets") or {})
+    )
+
+
+STAC_CATALOGUE = OutputKind(
+    "STAC catalogue",
+    "sgdsm publish",
+    _is_catalogue,
+    lambda name: name == COLLECTION_FILE or bool(_ITEM_FOLDER.match(name)),
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,11 @@ class PublishConfig:
             raise ConfigError(
                 f"--collection-id {self.collection_id!r}: use letters, digits, '.', '_' and '-'"
             )
+        if self.stac_out.url.rstrip("/").lower().endswith(".json"):
+            raise ConfigError(
+                f"--stac-out {self.stac_out.url}: give the catalogue's folder, not a file name; "
+                f"'sgdsm publish' writes {COLLECTION_FILE} and the item inside it"
+            )
         if self.href_public and public_url(self.href_public) != self.href_public:
             raise ConfigError(
                 "--href-public must not carry credentials, a query or a fragment; give the plain URL readers open"
@@ -69,9 +95,14 @@ def reader_storage_options(href: str, options: dict[str, Any]) -> dict[str, Any]
 
 
 def publish(config: PublishConfig) -> str:
-    """Describe the cube at ``config.filled`` and write the catalogue; return the collection's URL."""
+    """Describe the cube at ``config.filled`` and write the catalogue; return the collection's URL.
+
+    ``config.stac_out`` must be new, empty or a catalogue 'sgdsm publish' wrote
+    (``outputs.claim``); that is checked before anything else.
+    """
     from sgdsm_cloud.product import open_seamless
 
+    claim(config.stac_out, STAC_CATALOGUE, inputs=(config.filled,), option="--stac-out")
     try:
         import pystac
 
@@ -95,11 +126,17 @@ def publish(config: PublishConfig) -> str:
     collection.normalize_hrefs(config.stac_out.url)
     _refuse_secrets(collection, config)
     check_reachable(config.stac_out)
-    collection.save(
-        catalog_type=pystac.CatalogType.SELF_CONTAINED,
-        stac_io=FsspecStacIO(config.stac_out.storage_options),
-    )
-    return collection.get_self_href() or config.stac_out.child("collection.json").url
+    try:
+        collection.save(
+            catalog_type=pystac.CatalogType.SELF_CONTAINED,
+            stac_io=FsspecStacIO(config.stac_out.storage_options),
+        )
+    except OSError as err:
+        raise StorageError(
+            f"--stac-out {config.stac_out.url}: cannot write the catalogue "
+            f"({err.strerror or type(err).__name__}); choose a folder you can write to"
+        ) from None
+    return collection.get_self_href() or config.stac_out.child(COLLECTION_FILE).url
 
 
 def _refuse_secrets(collection: Any, config: PublishConfig) -> None:

@@ -38,6 +38,7 @@ is refused unless ``overwrite``. See docs/export.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -55,7 +56,8 @@ import xarray as xr
 from sgdsm_cloud import __version__, cube, grid
 from sgdsm_cloud.errors import ConfigError, SgdsmError, StorageError
 from sgdsm_cloud.grid import BBox
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Count, Day, option
+from sgdsm_cloud.outputs import Folder, OutputKind, claim, read_marker
 from sgdsm_cloud.product import FLAG, FLAG_ATTRS, FLAG_OBSERVED, SM, open_seamless
 from sgdsm_cloud.storage import Location, public_url, redact
 
@@ -108,6 +110,25 @@ CARRIED_ATTRS = (  # copied from the cube when present; nothing else is
 )
 
 
+_DAY_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*_\d{8}\.nc$")
+_RECORD = re.compile(rf"^{re.escape(MANIFEST)}(\.[0-9a-f]{{32}}\.tmp)?$")
+_PART_FILE = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9._-]*_\d{8}\.nc\.part-[0-9a-f]{12}$")
+
+
+def _is_export(folder: Folder) -> bool:
+    record = folder.read_json(MANIFEST)
+    return isinstance(record, dict) and record.get("layout") == LAYOUT
+
+
+# A folder of daily files: its record, the files, and a killed run's hidden partial files
+EXPORT_FOLDER = OutputKind(
+    "folder of daily files",
+    "sgdsm export",
+    _is_export,
+    lambda name: bool(_RECORD.match(name) or _DAY_FILE.match(name) or _PART_FILE.match(name)),
+)
+
+
 @dataclass(frozen=True)
 class ExportConfig:
     """What to export and how.
@@ -127,10 +148,10 @@ class ExportConfig:
     bbox: BBox | None = option(
         None, "region W,S,E,N in degrees (default: the whole cube)", metavar="W,S,E,N"
     )
-    start: Any = option(None, "first day, YYYY-MM-DD (default: the cube's first)", metavar="DATE")
-    end: Any = option(None, "last day, YYYY-MM-DD (default: the cube's last)", metavar="DATE")
+    start: Any = option(None, "first day, YYYY-MM-DD (default: the cube's first)", kind=Day)
+    end: Any = option(None, "last day, YYYY-MM-DD (default: the cube's last)", kind=Day)
     days_per_task: int | None = option(
-        None, "days per task (default: the cube's time chunk)", metavar="N"
+        None, "days per task (default: the cube's time chunk)", kind=Count
     )
     prefix: str = option("SGD-SM", "file names are PREFIX_YYYYMMDD.nc")
     complevel: int = option(4, "zlib compression level of the variables, 0..9 (0: none)")
@@ -288,18 +309,30 @@ def export_netcdf(
     return list(summary.written)
 
 
-def run_export(
-    source: xr.Dataset | Location, out: Location, config: ExportConfig, client: Any = None
-) -> ExportSummary:
-    """Export the seamless cube ``source`` (a store's Location or a dataset) to ``out``."""
-    from sgdsm_cloud.cluster import TaskKind, run_tasks
+@dataclass(frozen=True)
+class PreparedExport:
+    """An export checked and planned, nothing written yet: what :func:`execute_export` runs."""
 
+    out: Location
+    job: ExportJob
+    groups: tuple[DayGroup, ...]
+    record: dict[str, Any]
+    days: int
+    skipped: int
+
+
+def prepare_export(
+    source: xr.Dataset | Location, out: Location, config: ExportConfig
+) -> PreparedExport:
+    """Check the output folder and the cube and plan the groups of days: everything that can
+    refuse an export happens here, before a cluster starts or anything is written."""
     try:
         import netCDF4  # noqa: F401  (the tasks write with it; say so before any work)
     except ImportError:
         raise ConfigError(
             "sgdsm export writes NetCDF with the netCDF4 package: pip install 'sgdsm_cloud[export]'"
         ) from None
+    claim(out, EXPORT_FOLDER, inputs=[source] if isinstance(source, Location) else [])
     if isinstance(source, Location):
         ds = open_seamless(source.url, source.storage_options)
         label = source.url
@@ -315,25 +348,15 @@ def run_export(
     var_attrs = variable_attrs(ds, names)
     _refuse_secrets({"attrs": attrs, "vars": var_attrs}, source, out)
 
-    fs = out.filesystem()
-    fs.makedirs(out.path, exist_ok=True)
-    record = _record(ds, source, lat, lon, names, config.prefix)
-    _check_record(out, record, config.overwrite)
-    existing = _existing(out, config.prefix)
+    record = _resumed_record(out, _record(ds, source, lat, lon, names, config.prefix), config)
+    complete = _complete(out, record)
     dates = [pd.Timestamp(t).strftime("%Y-%m-%d") for t in ds["time"].values]
     todo = [
         i
         for i in range(positions.start, positions.stop)
-        if config.overwrite or file_name(config.prefix, dates[i]) not in existing
+        if file_name(config.prefix, dates[i]) not in complete
     ]
     total = positions.stop - positions.start
-    logger.info(
-        "%s: %d days, %d already exported, %d to write",
-        out.url,
-        total,
-        total - len(todo),
-        len(todo),
-    )
     per_task = config.days_per_task or _time_chunk(ds)
     job = ExportJob(
         out=out,
@@ -355,18 +378,51 @@ def run_export(
             DayGroup(g.start, g.stop, g.days, g.dates, _subset(ds, variables, g, rows, cols))
             for g in groups
         ]
+    return PreparedExport(out, job, tuple(groups), record, total, total - len(todo))
+
+
+def execute_export(export: PreparedExport, client: Any = None) -> ExportSummary:
+    """Write the record, then the files, one task per group of days on ``client`` (None: in
+    this process); each finished group's files enter the record."""
+    from sgdsm_cloud.cluster import TaskKind, run_tasks
+
+    out, record = export.out, export.record
+    logger.info(
+        "%s: %d days, %d already exported, %d to write",
+        out.url,
+        export.days,
+        export.skipped,
+        export.days - export.skipped,
+    )
+    out.filesystem().makedirs(out.path, exist_ok=True)
+    _write_record(out, record)
     written: list[str] = []
+
+    def record_files(files: list[dict[str, Any]]) -> None:
+        """Record a finished group's files (name, size, SHA-256); only these count as done."""
+        for entry in files:
+            record["files"][entry["name"]] = {"size": entry["size"], "sha256": entry["sha256"]}
+            written.append(out.child(entry["name"]).url)
+        _write_record(out, record)
+
     run_tasks(
         export_group,
-        groups,
-        written.extend,
+        export.groups,
+        record_files,
         kind=TaskKind("export", "group", out.url, memory_hint="with a smaller --days-per-task"),
-        ids=[g.id for g in groups],
+        ids=[g.id for g in export.groups],
         client=client,
-        kwargs={"job": job},
+        kwargs={"job": export.job},
     )
-    _write_record(out, record)
-    return ExportSummary(out.url, total, tuple(sorted(written)), total - len(todo))
+    return ExportSummary(out.url, export.days, tuple(sorted(written)), export.skipped)
+
+
+def run_export(
+    source: xr.Dataset | Location, out: Location, config: ExportConfig, client: Any = None
+) -> ExportSummary:
+    """Export the seamless cube ``source`` (a store's Location or a dataset) to ``out``
+    (:func:`prepare_export`, then :func:`execute_export`)."""
+    return execute_export(prepare_export(source, out, config), client)
 
 
 def plan_groups(todo: Sequence[int], per_task: int, dates: Sequence[str]) -> list[DayGroup]:
@@ -380,8 +436,9 @@ def plan_groups(todo: Sequence[int], per_task: int, dates: Sequence[str]) -> lis
     ]
 
 
-def export_group(group: DayGroup, job: ExportJob) -> list[str]:
-    """The task: read the group's days once, then write one file per day; the files' URLs."""
+def export_group(group: DayGroup, job: ExportJob) -> list[dict[str, Any]]:
+    """The task: read the group's days once, then write one file per day; for each file its
+    name, size and SHA-256, which the driver records."""
     try:
         arrays = _read(group, job)
         written = []
@@ -649,41 +706,55 @@ def _read(group: DayGroup, job: ExportJob) -> dict[str, np.ndarray]:
         return {name: np.asarray(ds[name].values) for name in variables}
 
 
-def _publish(job: ExportJob, date: str, data: dict[str, np.ndarray]) -> str:
-    """Write ``date``'s file so that it appears under its final name only once complete."""
+def _publish(job: ExportJob, date: str, data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Write ``date``'s file so that it appears under its final name only once complete;
+    its name, size and SHA-256."""
     name = file_name(job.prefix, date)
     final = job.out.child(name)
     part = f".{name}.part-{uuid.uuid4().hex[:12]}"
-    if job.out.protocol == "file":
-        tmp = os.path.join(job.out.path, part)
+    with tempfile.TemporaryDirectory(prefix="sgdsm-export-") as scratch:
+        local = job.out.protocol == "file"
+        tmp = os.path.join(job.out.path if local else scratch, part)
         try:
             write_day(tmp, date, data, job)
-            os.replace(tmp, final.path)  # atomic on one file system
+            entry = {"name": name, **_size_and_sha256(tmp)}
+            if local:
+                os.replace(tmp, final.path)  # atomic on one file system
+            else:
+                # An object store shows an object only once its upload completes, so the final
+                # name never holds a partial file.
+                job.out.filesystem().put_file(tmp, final.path)
         finally:
-            if os.path.exists(tmp):
+            if local and os.path.exists(tmp):
                 os.remove(tmp)
-        return final.url
-    with tempfile.TemporaryDirectory(prefix="sgdsm-export-") as scratch:
-        tmp = os.path.join(scratch, part)
-        write_day(tmp, date, data, job)
-        # An object store shows an object only once its upload completes, so the final name
-        # never holds a partial file.
-        job.out.filesystem().put_file(tmp, final.path)
-    return final.url
+    return entry
 
 
-def _existing(out: Location, prefix: str) -> set[str]:
-    """Names of the complete files in ``out``; leftover partial files of a killed run go."""
+def _size_and_sha256(path: str) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def _complete(out: Location, record: dict[str, Any]) -> set[str]:
+    """Names of the files the record lists whose size on disk is the recorded one. Other files
+    are written again; leftover partial files of a killed run go."""
     fs = out.filesystem()
-    names = {p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(out.path, detail=False)}
-    leftovers = [n for n in names if n.startswith(f".{prefix}_") and ".part-" in n]
-    for leftover in leftovers:
+    fs.invalidate_cache(out.path)
+    if not fs.exists(out.path):
+        return set()
+    sizes = {
+        str(e["name"]).rstrip("/").rsplit("/", 1)[-1]: e.get("size")
+        for e in fs.ls(out.path, detail=True)
+    }
+    for leftover in (n for n in sizes if _PART_FILE.match(n)):
         try:
             fs.rm(f"{out.path}/{leftover}")
         except FileNotFoundError:  # another process removed or renamed it
             pass
-    pattern = re.compile(rf"^{re.escape(prefix)}_\d{{8}}\.nc$")
-    return {n for n in names if pattern.match(n)}
+    return {name for name, entry in record["files"].items() if sizes.get(name) == entry["size"]}
 
 
 def _record(
@@ -707,28 +778,37 @@ def _record(
     }
 
 
-def _check_record(out: Location, record: dict[str, Any], overwrite: bool) -> None:
-    fs = out.filesystem()
-    path = f"{out.path}/{MANIFEST}"
-    if overwrite or not fs.exists(path):
-        _write_record(out, record)
-        return
-    with fs.open(path, "r") as f:
-        previous = json.load(f)
-    keys = [k for k in record if k != "cube" and previous.get(k) != record[k]]
-    if record["cube"] and previous.get("cube") and previous["cube"] != record["cube"]:
-        keys.insert(0, "cube")
-    if keys:
-        raise ConfigError(
-            f"{out.url} holds another export ({', '.join(keys)} differ: "
-            f"{ {k: previous.get(k) for k in keys} }); give another --out, or --overwrite to "
-            "replace its files"
-        )
+def _resumed_record(out: Location, record: dict[str, Any], config: ExportConfig) -> dict[str, Any]:
+    """The record this run keeps up to date: the folder's own when it holds the same export
+    (its files are resumed), else ``record`` with no file yet. Nothing is written here."""
+    previous = read_marker(out.child(MANIFEST))
+    files: dict[str, Any] = {}
+    if isinstance(previous, dict) and not config.overwrite:
+        keys = [k for k in record if k != "cube" and previous.get(k) != record[k]]
+        if record["cube"] and previous.get("cube") and previous["cube"] != record["cube"]:
+            keys.insert(0, "cube")
+        if keys:
+            raise ConfigError(
+                f"{out.url} holds another export ({', '.join(keys)} differ: "
+                f"{ {k: previous.get(k) for k in keys} }); give another --out, or --overwrite to "
+                "replace its files"
+            )
+        recorded = previous.get("files")
+        files = dict(recorded) if isinstance(recorded, dict) else {}
+    return {**record, "files": files}
 
 
 def _write_record(out: Location, record: dict[str, Any]) -> None:
-    with out.filesystem().open(f"{out.path}/{MANIFEST}", "w") as f:
-        json.dump(record, f, indent=1)
+    """Replace the record in one step (a rename on a local disk, one upload on a store)."""
+    data = json.dumps(record, indent=1, sort_keys=True).encode()
+    path = f"{out.path}/{MANIFEST}"
+    if out.protocol == "file":
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    else:
+        out.filesystem().pipe_file(path, data)
 
 
 def _refuse_secrets(

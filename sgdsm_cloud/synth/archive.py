@@ -30,9 +30,12 @@ import xarray as xr
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.formats import jaxa, lprm
+from sgdsm_cloud.formats.names import JAXA_NAME, LPRM_NAME
 from sgdsm_cloud.grid import global_lat, global_lon
 from sgdsm_cloud.landmask import LAND_THRESHOLD, global_land_fraction
+from sgdsm_cloud.outputs import KIND_ATTR, Folder, OutputKind, claim
 from sgdsm_cloud.progress import progress as progress_bar
+from sgdsm_cloud.storage import Location
 from sgdsm_cloud.synth import swath
 from sgdsm_cloud.synth.config import SynthConfig
 from sgdsm_cloud.synth.error import RetrievalError, retrieved
@@ -40,6 +43,23 @@ from sgdsm_cloud.synth.field import SoilMoistureField
 from sgdsm_cloud.synth.retrieval import RetrievalModel
 
 TRUTH_STORE = "truth.zarr"
+TRUTH_KIND = "synthetic_truth"  # truth.zarr's sgdsm_kind attribute
+
+
+def _is_archive(folder: Folder) -> bool:
+    """A folder 'sgdsm synth' wrote: its truth.zarr says so (or, written before the marker
+    existed, holds the truth's variables)."""
+    kind = folder.zarr_kind(TRUTH_STORE)
+    legacy = kind == "" and folder.read_json(TRUTH_STORE, "sm", "zarr.json") is not None
+    return kind == TRUTH_KIND or legacy
+
+
+SYNTH_ARCHIVE = OutputKind(
+    "synthetic archive",
+    "sgdsm synth",
+    _is_archive,
+    lambda name: name == TRUTH_STORE or bool(LPRM_NAME.match(name) or JAXA_NAME.match(name)),
+)
 TRUTH_SLAB_BYTES = 256 * 2**20  # upper bound of one truth time slab in memory
 TRUTH_MAX_DAYS_PER_CHUNK = 32
 SPANS_PER_WORKER = 8  # spans of days per synth process (see _write_spans_in_processes)
@@ -164,6 +184,8 @@ def write_archive(
     import fsspec
 
     out = str(out_dir).rstrip("/")
+    where = out if "://" in out else os.path.abspath(out)
+    claim(Location(where, dict(storage_options or {})), SYNTH_ARCHIVE, option="OUT_DIR")
     fs, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
     fs.makedirs(root, exist_ok=True)
     truth_url = f"{out}/{TRUTH_STORE}"
@@ -388,6 +410,7 @@ def _write_truth_template(
         _truth_attrs(),
     )
     ds.attrs["title"] = f"Synthetic soil-moisture truth for {ds.attrs['title']}"
+    ds.attrs[KIND_ATTR] = TRUTH_KIND
     del ds.attrs["quarantine"]
     encoding = {
         cube.SM: {"chunks": chunks, "fill_value": np.float32("nan")},

@@ -19,7 +19,7 @@ from sgdsm_cloud.grid import (
     global_lat,
     global_lon,
 )
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Day, option
 
 FORMATS = ("lprm", "jaxa")
 PASSES = ("A", "D")
@@ -65,8 +65,8 @@ class SynthConfig:
             region or period is asked for.
     """
 
-    start: Any = option(help="first day, YYYY-MM-DD", metavar="DATE")
-    end: Any = option(help="last day, YYYY-MM-DD (inclusive)", metavar="DATE")
+    start: Any = option(help="first day, YYYY-MM-DD", kind=Day)
+    end: Any = option(help="last day, YYYY-MM-DD (inclusive)", kind=Day)
     bbox: BBox = option(GLOBAL, "region W,S,E,N in degrees (default: the globe)", metavar="W,S,E,N")
     res: float = option(0.25, "grid spacing in degrees", choices=SUPPORTED_RESOLUTIONS)
     fmt: str = option("lprm", "file format", flags=("--format",), choices=FORMATS)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.options import option
+from sgdsm_cloud.options import Count, Day, option
+from sgdsm_cloud.outputs import Folder, OutputKind
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate.masks import MODES, GapConfig
 
@@ -33,6 +34,23 @@ if TYPE_CHECKING:
 
 SWEEPS = ("none", "small", "paper")
 SWEEP_PRESETS = SWEEPS[1:]
+
+RUN_FILE = "run.json"  # written first, as the folder's marker, and completed at the end
+SWEEP_FILES = ("sweep.csv", "sweep.json", "sweep_models")
+REPORT_FILES = ("report.md", "report.html", RUN_FILE, "tables", "figures", *SWEEP_FILES)
+
+
+def _is_report(folder: Folder) -> bool:
+    """A folder 'sgdsm validate' or 'sgdsm sweep' wrote: its run record, its sweep table, or
+    the models of a sweep still training."""
+    run = folder.read_json(RUN_FILE)
+    if isinstance(run, dict) and "sgdsm_cloud_version" in run:
+        return True
+    return isinstance(folder.read_json("sweep.json"), dict) or folder.names == {"sweep_models"}
+
+
+# The report folder of 'sgdsm validate', which also holds a sweep ('sgdsm sweep', --sweep)
+REPORT_FOLDER = OutputKind("report folder", "sgdsm validate", _is_report, REPORT_FILES.__contains__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,10 +68,10 @@ class ScoringConfig:
 
     store: Location
     start: str | None = option(
-        None, "first validated day (ISO date; default: the cube's first)", metavar="DATE"
+        None, "first validated day (ISO date; default: the cube's first)", kind=Day
     )
     end: str | None = option(
-        None, "last validated day (ISO date; default: the cube's last)", metavar="DATE"
+        None, "last validated day (ISO date; default: the cube's last)", kind=Day
     )
     days: tuple[str, ...] | None = option(
         None,
@@ -61,7 +79,7 @@ class ScoringConfig:
         "evenly spaced over the period)",
         metavar="DATE",
     )
-    n_days: int = option(4, "number of default days")
+    n_days: int = option(4, "number of default days", kind=Count)
     gap_size: int = option(27, "side of a simulated gap block in cells", metavar="CELLS")
     gap_mode: str = option(
         "squares",
@@ -71,7 +89,7 @@ class ScoringConfig:
     gaps_per_day: int = option(8, "blocks per day")
     seed: int = option(0, "seed of the gap placement")
     device: str = option("auto", "auto, cpu or cuda[:N]")
-    batch_size: int = option(8, "days per forward pass")
+    batch_size: int = option(8, "days per forward pass", kind=Count)
     context: int = 27
     gap_margin: int = 11
 

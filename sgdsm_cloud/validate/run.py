@@ -17,10 +17,11 @@ from typing import Any
 
 from sgdsm_cloud import __version__, cube
 from sgdsm_cloud.errors import StoreContractError
+from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.product import open_seamless
-from sgdsm_cloud.storage import redact
+from sgdsm_cloud.storage import Location, redact
 from sgdsm_cloud.validate import checks
-from sgdsm_cloud.validate.context import Context, ValidateConfig
+from sgdsm_cloud.validate.context import REPORT_FOLDER, RUN_FILE, Context, ValidateConfig
 from sgdsm_cloud.validate.product import ModelFiller, ModelProduct, StoreProduct
 from sgdsm_cloud.validate.record import open_record
 from sgdsm_cloud.validate.sweep import SweepResult, read_sweep, run_sweep, write_sweep
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def open_context(config: ValidateConfig) -> Context:
     """Open the stores and the model, and fix the period, days and masks."""
-    from sgdsm_cloud.model.checkpoint import load_checkpoint
+    from sgdsm_cloud.model.checkpoint import load_checkpoint, warn_if_out_of_domain
     from sgdsm_cloud.model.runner import resolve_device
 
     device = str(resolve_device(config.device))
@@ -38,6 +39,7 @@ def open_context(config: ValidateConfig) -> Context:
         config.model.url, device, storage_options=config.model.storage_options
     )
     record = open_record(config, checkpoint.config.half_window)
+    warn_if_out_of_domain(checkpoint, record.raw.attrs, config.model.url)
     filler = ModelFiller.from_checkpoint(
         checkpoint,
         device=device,
@@ -61,9 +63,10 @@ def open_context(config: ValidateConfig) -> Context:
     return Context(**fields, config=config, checkpoint=checkpoint, filler=filler, product=product)
 
 
-def compute_validation(config: ValidateConfig) -> checks.Validation:
-    """Run the programmes the configuration asks for (and the sweep, or read its table)."""
-    ctx = open_context(config)
+def compute_validation(config: ValidateConfig, ctx: Context | None = None) -> checks.Validation:
+    """Run the programmes the configuration asks for (and the sweep, or read its table) on
+    ``ctx`` (default: :func:`open_context`)."""
+    ctx = ctx or open_context(config)
     overview, day_map, simulated = (
         checks.overview(ctx),
         checks.product_map(ctx),
@@ -97,13 +100,30 @@ def same_gaps(ctx: Context, sweep: SweepResult) -> bool:
 
 
 def run_validation(config: ValidateConfig) -> Path:
-    """Run the programmes and write the report folder; returns the report's Markdown file."""
+    """Run the programmes and write the report folder; returns the report's Markdown file.
+
+    The folder must be new, empty or a report folder (``outputs.claim``); its run record is
+    written first, as its marker, and completed at the end.
+    """
     from sgdsm_cloud.validate.render import render_report
 
-    validation = compute_validation(config)
+    report = Location(str(config.report.resolve()))
+    claim(report, REPORT_FOLDER, inputs=inputs_of(config), option="--report")
+    ctx = open_context(config)  # bad inputs are refused before anything is written
+    config.report.mkdir(parents=True, exist_ok=True)
+    marker = {"sgdsm_cloud_version": __version__, "status": "running"}
+    (config.report / RUN_FILE).write_text(json.dumps(marker, indent=2))
+    validation = compute_validation(config, ctx)
     path = render_report(config.report, validation)
-    (config.report / "run.json").write_text(json.dumps(validation.run, indent=2, default=str))
+    (config.report / RUN_FILE).write_text(json.dumps(validation.run, indent=2, default=str))
     return path
+
+
+def inputs_of(config: ValidateConfig) -> list[Location]:
+    """What a validation reads: no output may equal, contain or lie inside one of these."""
+    stores = [config.store, config.model, config.filled, config.truth]
+    files = [config.insitu, config.sweep_table]
+    return [s for s in stores if s] + [Location(str(f.resolve())) for f in files if f]
 
 
 def run_record(ctx: Context) -> dict[str, Any]:

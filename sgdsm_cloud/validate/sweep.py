@@ -26,9 +26,10 @@ import pandas as pd
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
+from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate.cases import draw_gaps, simulated_cases
-from sgdsm_cloud.validate.context import SweepConfig
+from sgdsm_cloud.validate.context import REPORT_FOLDER, SweepConfig
 from sgdsm_cloud.validate.evaluate import evaluate
 from sgdsm_cloud.validate.methods import model_method
 from sgdsm_cloud.validate.record import open_record
@@ -145,6 +146,8 @@ def run_sweep(
     from sgdsm_cloud.model.train import train
     from sgdsm_cloud.validate.product import ModelFiller
 
+    inputs = [config.store] + ([config.model] if config.model else [])
+    claim(Location(str(config.out.resolve())), REPORT_FOLDER, inputs=inputs)
     plan = plan or sweep_plan(config.preset)
     device = str(resolve_device(config.device))
     reference = None

@@ -95,6 +95,7 @@ def test_the_lock_survives_a_reset_after_its_conditional_write_landed(s3, proxy)
     lock = StoreLock(Location(s3.url("cube.zarr"), via))
     lock.acquire()
     assert ("reset_mid", "PUT", f"/{s3.bucket}/cube.zarr.lock/00000000.json") in proxy.stats.faulted
+    s3.filesystem().pipe_file(f"{s3.bucket}/cube.zarr/zarr.json", b"{}")  # a store to keep it for
     lock.release()
     record = json.loads(s3.filesystem().cat_file(f"{s3.bucket}/cube.zarr.lock/00000000.json"))
     assert record["released"] is True

@@ -291,3 +291,29 @@ def test_fill_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, fill_c
     assert len(manifest.done_ids()) == FILL_TILE_COUNT
     assert store_digest(out, s3.storage_options, ignore_attrs=WHERE_ATTRS) == clean_fill
     report("fill worker SIGKILL", tiles_at_kill=at_kill, tiles_done=FILL_TILE_COUNT)
+
+
+def test_ctrl_c_on_a_fill_prints_one_line_and_no_worker_traceback(s3, fill_case):
+    """A terminal's Ctrl-C reaches the whole process group, the fill's own LocalCluster
+    workers included: only the driver's line may reach the terminal."""
+    _, argv, hold, _ = fill_case
+    at = argv.index("--scheduler")
+    argv = [*argv[:at], "--workers", "2", *argv[at + 2 :]]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sgdsm_cloud", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "the parked tile")
+    assert process.poll() is None, process.communicate()
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    hold.release()
+    assert process.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "sgdsm fill: interrupted; re-run the same command to resume"
+    ], err
+    report("fill Ctrl-C", stderr_lines=len(err.strip().splitlines()))

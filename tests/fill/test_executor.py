@@ -247,15 +247,13 @@ def test_an_output_of_another_fill_is_not_resumed(tmp_path):
     out = Location(str(tmp_path / "out.zarr"))
     manifest = Manifest(manifest_location(out))
     fingerprint = {"model_sha256": "a", "shape": [1, 2, 3]}
-    assert not resumable(out, manifest, fingerprint, overwrite=False)  # nothing there yet
     zarr.open_group(out.url, mode="w", zarr_format=3)
-    with pytest.raises(ConfigError, match="--overwrite"):
-        resumable(out, manifest, fingerprint, overwrite=False)
+    with pytest.raises(ConfigError, match="--overwrite"):  # no plan recorded beside it
+        resumable(out, manifest, fingerprint)
     manifest.write_plan(fingerprint)
-    assert resumable(out, manifest, fingerprint, overwrite=False)
+    assert resumable(out, manifest, fingerprint)
     with pytest.raises(ConfigError, match="another model_sha256"):
-        resumable(out, manifest, {**fingerprint, "model_sha256": "b"}, overwrite=False)
-    assert not resumable(out, manifest, {**fingerprint, "model_sha256": "b"}, overwrite=True)
+        resumable(out, manifest, {**fingerprint, "model_sha256": "b"})
 
 
 def test_a_failed_tile_keeps_its_traceback_redacted_in_the_worker_log(client, tmp_path):

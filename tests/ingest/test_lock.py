@@ -29,10 +29,22 @@ T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path) -> Location:
+    """A store that exists (its root zarr.json), as every lock but a failed first run's has."""
     if request.param == "local":
-        return Location(str(tmp_path / "cube.zarr"))
-    s3 = request.getfixturevalue("s3")
-    return Location(s3.url("cubes/cube.zarr"), s3.storage_options)
+        location = Location(str(tmp_path / "cube.zarr"))
+        location.filesystem().makedirs(location.path, exist_ok=True)
+    else:
+        s3 = request.getfixturevalue("s3")
+        location = Location(s3.url("cubes/cube.zarr"), s3.storage_options)
+    location.filesystem().pipe_file(f"{location.path}/zarr.json", b"{}")
+    return location
+
+
+def test_a_run_that_made_no_store_leaves_no_lock_behind(tmp_path):
+    store = Location(str(tmp_path / "cube.zarr"))
+    with StoreLock(store):
+        assert (tmp_path / "cube.zarr.lock").is_dir()
+    assert not (tmp_path / "cube.zarr.lock").exists()
 
 
 def records(store: Location) -> dict[str, dict]:

@@ -103,14 +103,3 @@ def test_a_store_without_ingest_records_is_refused(tmp_path):
     ds.to_zarr(tmp_path / "other.zarr", zarr_format=3, consolidated=False)
     with pytest.raises(StoreContractError, match="without ingest records"):
         store.read(Location(str(tmp_path / "other.zarr")))
-
-
-def test_a_directory_with_other_files_is_never_written_into(tmp_path):
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    target = Location(str(tmp_path / "mine"))
-    with pytest.raises(StoreContractError, match="already holds files and is not a raw cube"):
-        store.create(
-            target, daily_axis(FIRST_DAY, FIRST_DAY), GRID, IDENTITY, CubeChunks(4, 10, 20)
-        )
-    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import pickle
 
 import pytest
 import torch
 
+from model.weights import header_ending_in_0x80, repad_weights
 from sgdsm_cloud.errors import CheckpointError
-from sgdsm_cloud.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
+from sgdsm_cloud.model.checkpoint import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    load_checkpoint,
+    save_checkpoint,
+    tensors_to_bytes,
+    weights_format,
+)
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.model.network import SGDSMNet
 
@@ -117,3 +127,41 @@ def test_config_json_is_strict_json_with_nan_as_null(tmp_path):
     save_checkpoint(tmp_path, SGDSMNet(CONFIG), CONFIG, {"final_metrics": {"val_r": float("nan")}})
     document = json.loads((tmp_path / CONFIG_FILE).read_text(), parse_constant=pytest.fail)
     assert document["provenance"]["final_metrics"]["val_r"] is None
+
+
+def test_weights_are_told_apart_by_their_structure_not_a_byte():
+    tensors = {"w": torch.arange(6.0).reshape(2, 3)}
+    data = tensors_to_bytes(tensors)
+    assert weights_format(data) == "safetensors"
+    assert weights_format(header_ending_in_0x80(data)) == "safetensors"  # first byte 0x80
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    assert weights_format(buffer.getvalue()) == "zip"
+    assert weights_format(pickle.dumps(tensors, protocol=4)) == "pickle"
+    assert weights_format(b"\x80\x04 not json") in ("pickle", "unknown")
+    assert weights_format(b"") == "unknown"
+
+
+def test_a_safetensors_file_whose_header_length_ends_in_0x80_loads(tmp_path):
+    path, model, _ = saved(tmp_path)
+    repad_weights(path)
+    assert torch.equal(outputs(load_checkpoint(path).model), outputs(model))
+
+
+def test_a_store_of_another_band_pass_or_grid_is_named():
+    from sgdsm_cloud.model.checkpoint import source_mismatch, trained_on
+
+    store = {"source_product": "lprm", "source_variable": "soil_moisture_c1",
+             "source_pass": "D", "grid_resolution": 0.25}  # fmt: skip
+    provenance = {"source": trained_on({**store, "source_variable": "soil_moisture_x"})}
+    message = source_mismatch(provenance, store)
+    assert message and "variable soil_moisture_c1 (trained on soil_moisture_x)" in message
+    assert source_mismatch({"source": trained_on(store)}, store) is None
+    assert source_mismatch({}, store) is None  # a checkpoint that does not record it
+
+
+def test_the_builtin_model_records_what_it_was_trained_on():
+    checkpoint = load_checkpoint("builtin:lprm-x-d-025")
+    assert checkpoint.provenance["source"] == {
+        "product": "lprm", "variable": "soil_moisture_x", "pass": "D", "resolution": 0.25
+    }  # fmt: skip

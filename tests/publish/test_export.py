@@ -18,6 +18,7 @@ import xarray as xr
 
 from sgdsm_cloud import cli
 from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.outputs import OutputRefused
 from sgdsm_cloud.publish import export
 from sgdsm_cloud.publish.export import FILL_VALUE, export_netcdf
 
@@ -214,8 +215,10 @@ def test_resume_skips_complete_files_and_never_takes_a_partial_one_as_done(
     assert not (out / "SGD-SM_20150406.nc").exists()
 
     second = export_netcdf(url, str(out), days_per_task=2)
+    # day 4's group finished and was recorded; day 5's file is complete, but its group (5, 6)
+    # died before the record listed it, so it is written again: only recorded files count
     assert [Path(f).name for f in second] == [
-        f"SGD-SM_201504{d:02d}.nc" for d in range(4, DAYS + 1) if d not in (4, 5)
+        f"SGD-SM_201504{d:02d}.nc" for d in range(5, DAYS + 1)
     ]
     assert not [p for p in out.iterdir() if ".part-" in p.name]  # the leftover is gone
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.nc") if p.name in stamps} == stamps
@@ -277,7 +280,31 @@ def test_cli_export_on_a_running_scheduler(tmp_path, store, cluster, capsys):
 
 def test_cli_bad_bbox_is_a_usage_error(tmp_path, store, capsys):
     _, url = store
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["export", "--filled", url, "--out", str(tmp_path), "--bbox", "1,2,3"])
-    assert exit_.value.code == cli.EXIT_USAGE
-    assert "--bbox must be four numbers" in capsys.readouterr().err
+    code = cli.main(["export", "--filled", url, "--out", str(tmp_path), "--bbox", "1,2,3"])
+    assert code == cli.EXIT_USAGE
+    assert "argument --bbox: must be four numbers" in capsys.readouterr().err
+
+
+def test_only_files_the_record_lists_with_their_size_count_as_done(tmp_path, store):
+    ds, url = store
+    out = tmp_path / "daily"
+    export_netcdf(url, str(out), end="2015-04-03")
+    record = json.loads((out / export.MANIFEST).read_text())
+    assert sorted(record["files"]) == [f"SGD-SM_2015040{d}.nc" for d in (1, 2, 3)]
+    assert all(len(entry["sha256"]) == 64 for entry in record["files"].values())
+    (out / "SGD-SM_20150402.nc").write_bytes(b"corrupt")  # another size than recorded
+    del record["files"]["SGD-SM_20150403.nc"]  # written, but never recorded
+    (out / export.MANIFEST).write_text(json.dumps(record))
+    again = export_netcdf(url, str(out), end="2015-04-03")
+    assert [Path(f).name for f in again] == ["SGD-SM_20150402.nc", "SGD-SM_20150403.nc"]
+    check_day(out / "SGD-SM_20150402.nc", ds.isel(time=1))
+
+
+def test_a_folder_of_files_without_a_record_is_not_ours(tmp_path, store):
+    _, url = store
+    out = tmp_path / "daily"
+    out.mkdir()
+    (out / "SGD-SM_20150401.nc").write_bytes(b"someone's corrupt file")
+    with pytest.raises(OutputRefused, match="did not write"):
+        export_netcdf(url, str(out))
+    assert (out / "SGD-SM_20150401.nc").read_bytes() == b"someone's corrupt file"

@@ -60,7 +60,7 @@ def test_validate_errors_are_one_line(tmp_path, tiny_store, tiny_model_dir, caps
             "--model",
             str(tiny_model_dir),
             "--report",
-            str(tmp_path),
+            str(tmp_path / "report"),
         ]
     )
     assert code == cli.EXIT_ERROR and "sgdsm ingest" in capsys.readouterr().err
