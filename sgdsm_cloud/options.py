@@ -60,7 +60,27 @@ class JsonObject(str):
         return cls(text)
 
 
-METAVARS = {int: "N", float: "X", Count: "N", Day: "DATE", JsonObject: "JSON"}
+class Duration:
+    """A length of time: a number and a unit, ``30d``, ``12h`` or ``45m``."""
+
+    UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+    @classmethod
+    def parse(cls, text: str) -> dt.timedelta:
+        text = str(text).strip()
+        unit = cls.UNITS.get(text[-1:])
+        try:
+            value = float(text[:-1]) if unit else float("nan")
+        except ValueError:
+            value = float("nan")
+        if unit is None or not value >= 0:
+            raise ConfigError(f"must be a duration such as 30d, 12h or 45m, got {text!r}")
+        return dt.timedelta(**{unit: value})
+
+
+METAVARS = {
+    int: "N", float: "X", Count: "N", Day: "DATE", JsonObject: "JSON", Duration: "DURATION"
+}  # fmt: skip
 
 
 def option(

@@ -39,6 +39,8 @@ STORE_KINDS = {
     "synthetic_truth": ("the truth of a synthetic archive", "sgdsm synth"),
 }
 ZARR_JSON = "zarr.json"
+# A versioned product's marker file and format (``versioned.repository``)
+PRODUCT_FILE, PRODUCT_FORMAT = "product.json", "sgdsm-versioned-product"
 _GLOB = set("*?[")
 _MARKER_LIMIT = 64 * 2**20  # a marker or record is small; a larger file is not one of ours
 
@@ -169,7 +171,7 @@ def claim(
         return Found.EMPTY
     folder = Folder(out, names)
     if not kind.recognise(folder):
-        other = STORE_KINDS.get(folder.zarr_kind() or "")
+        other = _known(folder)
         held = f"{other[0]} (written by '{other[1]}')" if other else f"files ({_listed(names)})"
         raise OutputRefused(
             f"{option} {out.url} already holds {held} that '{kind.command}' did not write; "
@@ -189,6 +191,14 @@ def replace(out: Location, kind: OutputKind, *, option: str = "--out") -> None:
     """Delete the output at ``out`` (``--overwrite``), after :func:`claim` checks it is ours."""
     if claim(out, kind, option=option) is Found.OURS:
         out.filesystem().rm(out.path, recursive=True)
+
+
+def _known(folder: Folder) -> tuple[str, str] | None:
+    """What another of this project's commands wrote at ``folder``: (what, command)."""
+    marker = folder.read_json(PRODUCT_FILE)
+    if isinstance(marker, dict) and marker.get("format") == PRODUCT_FORMAT:
+        return ("a seamless product", "sgdsm fill")
+    return STORE_KINDS.get(folder.zarr_kind() or "")
 
 
 def _check_creatable(out: Location, option: str) -> None:

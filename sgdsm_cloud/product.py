@@ -16,20 +16,40 @@ import xarray as xr
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.landmask import EXCLUDED_REGIONS, excluded_regions
-from sgdsm_cloud.outputs import zarr_store_kind
+from sgdsm_cloud.outputs import OutputKind, zarr_store_kind
+from sgdsm_cloud.storage import Location
+from sgdsm_cloud.versioned.reader import open_refs
+from sgdsm_cloud.versioned.repository import Repository, product_kind
 
 SM, FLAG, LAND = "sm", "flag", cube.LAND
 # The standard error of every value, and the raw cube's own error estimate of observed ones
 SM_UNCERTAINTY, SM_ERROR = "sm_uncertainty", "sm_error"
 
-SEAMLESS_KIND = "seamless_cube"  # the store's sgdsm_kind attribute
-SEAMLESS_CUBE = zarr_store_kind(
+SEAMLESS_KIND = "seamless_cube"  # the sgdsm_kind attribute of its root
+# The product 'sgdsm fill' writes: a versioned product (versioned.repository)
+SEAMLESS_PRODUCT = product_kind("seamless product", "sgdsm fill")
+# A seamless cube as one plain zarr store: written by 'sgdsm fill' before products had
+# versions, or by a notebook's fill_dataset(...).to_zarr(...)
+PLAIN_SEAMLESS = zarr_store_kind(
     "seamless cube",
     "sgdsm fill",
     SEAMLESS_KIND,
     (SM, FLAG, SM_UNCERTAINTY, LAND, "time", "lat", "lon"),
     legacy_member=FLAG,
 )
+# What 'sgdsm fill --out' may hold: either (a plain one is replaced only with --overwrite)
+SEAMLESS_OUTPUT = OutputKind(
+    "seamless product",
+    "sgdsm fill",
+    lambda folder: SEAMLESS_PRODUCT.recognise(folder) or PLAIN_SEAMLESS.recognise(folder),
+    lambda name: SEAMLESS_PRODUCT.holds(name) or PLAIN_SEAMLESS.holds(name),
+)
+
+# Per day: provisional while a day of its window is still to come, and the granule behind it
+PROVISIONAL, SOURCE_FILE, SOURCE_SHA256 = "provisional", cube.SOURCE_FILE, cube.SOURCE_SHA256
+DAY_VARIABLES = (PROVISIONAL, SOURCE_FILE, SOURCE_SHA256)
+LAST_FINAL_DAY, LAST_PROVISIONAL_DAY = "last_final_day", "last_provisional_day"  # root attrs
+DAY_FINAL, DAY_PROVISIONAL = 0, 1
 
 FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN = 0, 1, 2, 3, 4
 FLAG_VALUES = np.array(
@@ -70,6 +90,28 @@ FLAG_ATTRS = {
         "Only sources with a surface temperature (LPRM ts) give 4; JAXA SMC has none."
     ),
 }
+
+
+PROVISIONAL_ATTRS = {
+    "long_name": "whether the day's values may still change",
+    "flag_values": np.array([DAY_FINAL, DAY_PROVISIONAL], dtype="uint8"),
+    "flag_meanings": "final provisional",
+    "comment": (
+        "A day is filled from the days T-4..T+4 of the record. While any of T+1..T+4 is still "
+        "to come the day is provisional: a later update fills it again when they arrive. Once "
+        "T+4 has arrived it is final and its values no longer change, unless a source granule "
+        "of its window is replaced, which the product's history records."
+    ),
+}
+SOURCE_FILE_ATTRS = {"long_name": "source granule of the day (file name)"}
+SOURCE_SHA256_ATTRS = {"long_name": "SHA-256 of the day's source granule"}
+
+
+def provisional_days(days: np.ndarray, record_days: int, half_window: int) -> np.ndarray:
+    """``DAY_PROVISIONAL`` for each of ``days`` (indices on the raw record's time axis) whose
+    window reaches past the record's last day, else ``DAY_FINAL``; uint8. Pure."""
+    late = np.asarray(days) + half_window > record_days - 1
+    return np.where(late, DAY_PROVISIONAL, DAY_FINAL).astype("uint8")
 
 
 def sm_attrs(raw_attrs: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +252,27 @@ def check_seamless(ds: xr.Dataset, source: str = "store") -> xr.Dataset:
 
 
 def open_seamless(
-    url: str, storage_options: dict[str, Any] | None = None, **kwargs: Any
+    url: str,
+    storage_options: dict[str, Any] | None = None,
+    *,
+    version: int | str | None = None,
+    **kwargs: Any,
 ) -> xr.Dataset:
-    """Open a seamless cube written by ``sgdsm fill`` lazily, and check its contract."""
+    """Open a seamless product written by ``sgdsm fill`` lazily, and check its contract.
+
+    ``version``: a version number or tag of a versioned product (default: the newest; ``sgdsm
+    history`` lists them). A plain zarr seamless cube has no versions.
+    """
+    repository = Repository(Location(url, dict(storage_options or {})))
+    if repository.exists():
+        number = repository.resolve(version)
+        refs_url = repository.version_url(number)
+        return check_seamless(open_refs(refs_url, storage_options, **kwargs), url)
+    if version is not None:
+        raise StoreContractError(f"{url} is a plain zarr seamless cube: it has no versions")
     return check_seamless(cube.open_store(url, storage_options, "sgdsm fill", **kwargs), url)
+
+
+def is_versioned(url: str, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether ``url`` holds a versioned seamless product (else a plain zarr one, or none)."""
+    return Repository(Location(url, dict(storage_options or {}))).exists()

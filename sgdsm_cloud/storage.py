@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -191,6 +192,42 @@ def _flatten(mapping: Any, prefix: str = "") -> list[tuple[str, Any]]:
             else:
                 items.append((f"{prefix}{k}", v))
     return items
+
+
+def create_exclusive(location: Location, data: bytes) -> None:
+    """Create the object or file at ``location`` holding ``data``, or raise FileExistsError
+    when it exists: of two writers racing for one name exactly one wins.
+
+    S3 gets ``If-None-Match: *`` (s3fs ``mode="create"``); a local disk a hard link of a
+    complete temporary file, so the name never shows a partial file. A retried request whose
+    first attempt landed also sees FileExistsError: callers read the object back when they
+    must know whose it is.
+    """
+    fs = location.filesystem()
+    if location.protocol != "file":
+        fs.pipe_file(location.path, data, mode="create")
+        return
+    os.makedirs(os.path.dirname(location.path), exist_ok=True)
+    temporary = f"{location.path}.{uuid.uuid4().hex}.tmp"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    try:
+        os.link(temporary, location.path)
+    finally:
+        os.unlink(temporary)
+
+
+def write_atomic(location: Location, data: bytes) -> None:
+    """Replace the object or file at ``location`` in one step: readers see the old bytes or
+    the new ones, never a mix (a rename on a local disk, one PUT on an object store)."""
+    if location.protocol != "file":
+        location.filesystem().pipe_file(location.path, data)
+        return
+    os.makedirs(os.path.dirname(location.path), exist_ok=True)
+    temporary = f"{location.path}.{uuid.uuid4().hex}.tmp"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    os.replace(temporary, location.path)
 
 
 def check_reachable(location: Location, *, must_exist: bool = False) -> None:

@@ -24,7 +24,10 @@ from sgdsm_cloud.errors import SgdsmError
 from sgdsm_cloud.phases import LOGGER as PHASES_LOGGER
 from sgdsm_cloud.storage import redact
 
-SUBCOMMANDS = ("synth", "ingest", "train", "fill", "validate", "sweep", "publish", "export", "demo")
+SUBCOMMANDS = (
+    "synth", "ingest", "train", "fill", "update", "history", "rollback", "tag", "expire", "check",
+    "validate", "sweep", "publish", "export", "demo",
+)  # fmt: skip
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_QUARANTINED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 from textwrap import dedent
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sgdsm_cloud.options import Count, Day, JsonObject, converter
 from sgdsm_cloud.storage import Location
@@ -71,6 +71,25 @@ def add_period(parser: argparse.ArgumentParser, what: str) -> None:
             metavar="DATE",
             help=f"{side} day {what}, YYYY-MM-DD (default: the store's {side} day)",
         )
+
+
+def add_product(parser: argparse.ArgumentParser) -> None:
+    """The positional PRODUCT (a seamless product made by 'sgdsm fill') and its options."""
+    parser.add_argument("product", metavar="PRODUCT", help="seamless product (path or URL)")
+    add_storage_options(parser, "PRODUCT")
+
+
+def product_repository(args: argparse.Namespace) -> Any:
+    """The versions of ``args.product``; a one-line error when it holds no product."""
+    from sgdsm_cloud.errors import ConfigError
+    from sgdsm_cloud.versioned.repository import Repository
+
+    repository = Repository(url_location(args.product, args.storage_options))
+    if not repository.exists():
+        raise ConfigError(
+            f"{args.product} holds no versioned seamless product; make one with 'sgdsm fill'"
+        )
+    return repository
 
 
 def url_location(url: str, storage_options: str | None) -> Location:

@@ -22,10 +22,9 @@ from sgdsm_cloud.options import add_options, from_args, option
 from sgdsm_cloud.outputs import OutputKind, claim
 from sgdsm_cloud.storage import Location
 
-# What the demo puts in its folder: each step's output (and its lock or manifest)
+# What the demo puts in its folder: each step's output (and the raw cube's lock)
 DEMO_ENTRIES = frozenset(
-    {"archive", "raw.zarr", "raw.zarr.lock", "model", "seamless.zarr", "seamless.zarr.manifest",
-     "report"}
+    {"archive", "raw.zarr", "raw.zarr.lock", "model", "seamless", "report"}
 )  # fmt: skip
 DEMO_FOLDER = OutputKind(
     "demo folder",
@@ -72,7 +71,7 @@ class DemoConfig:
     def commands(self) -> list[tuple[str, list[str]]]:
         """The ``sgdsm`` argument lists of every step, in order."""
         w = self.workdir
-        raw, filled, report = w / "raw.zarr", w / "seamless.zarr", w / "report"
+        raw, filled, report = w / "raw.zarr", w / "seamless", w / "report"
         model: Path | str = w / "model"
         steps: list[tuple[str, list[str]]] = []
         if self.real is None:

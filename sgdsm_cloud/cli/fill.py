@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
                 "out": summary.out,
                 "tiles": summary.tiles,
                 "skipped": summary.skipped,
+                "version": summary.version,
                 **summary.totals(),
                 "seconds": summary.seconds,
             },

@@ -1,14 +1,16 @@
-"""One tile of a fill: read its haloed input, run the network on its gap days, compose, write.
+"""One tile of a fill: read its haloed input, run the network on its gap days, compose, pack.
 
-A tile writes three arrays: ``sm``, ``flag`` and ``sm_uncertainty`` (the standard error of the
+A tile makes three arrays: ``sm``, ``flag`` and ``sm_uncertainty`` (the standard error of the
 network where it filled, the raw cube's ``sm_error`` where it observed). Gaps on days the raw
 cube's ``frozen`` says are frozen get flag ``frozen`` and no value (``product.frozen_gaps``).
 
 :func:`fill_block` is the array core (numpy in, numpy out; no zarr, no dask) shared by the
 distributed path and the notebook API. :func:`fill_tile` is the I/O shell around it for one
-task: read from the raw store, write the tile's whole shards, then record it in the manifest.
-Each task is a pure function of its BlockSpec: rerunning it rewrites the same shards with the
-same values, which makes retries and rescheduling after a worker's death safe.
+task: read from the raw cube, encode the tile's chunks into one pack object of the run, then
+record the pack's references as done (``versioned.repository.Run``). A refill (a daily update)
+recomputes only some days and keeps the others' values from the version it builds on. Each
+task is a pure function of its BlockSpec and job: rerunning it writes the same pack with the
+same bytes, which makes retries and rescheduling after a worker's death safe.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import numpy as np
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.fill.geometry import BlockSpec
-from sgdsm_cloud.fill.manifest import Manifest
 from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import (
     FLAG,
@@ -39,6 +40,10 @@ from sgdsm_cloud.product import (
     frozen_gaps,
 )
 from sgdsm_cloud.storage import Location
+from sgdsm_cloud.versioned.chunks import encode_region
+from sgdsm_cloud.versioned.packs import write_pack
+from sgdsm_cloud.versioned.reader import open_refs
+from sgdsm_cloud.versioned.repository import Run
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,19 @@ class FillJob:
 
     Attributes:
         source: the raw cube.
-        out: the seamless cube (its template already written).
-        manifest: the completion manifest's prefix.
+        run: where the run's packs and finished-task records go.
+        metadata: the ``zarr.json`` of ``sm``, ``flag`` and ``sm_uncertainty`` (name, text).
+        chunk_days: the product's days per chunk (forward passes never straddle one).
+        base: the references (a version file) of the version a refill builds on.
+        refill: the product days a refill recomputes; None: every day of each tile.
     """
 
     source: Location
-    out: Location
-    manifest: Location
+    run: Run
+    metadata: tuple[tuple[str, str], ...]
+    chunk_days: int
+    base: Location | None = None
+    refill: tuple[int, ...] | None = None
 
 
 def fill_block(
@@ -65,6 +76,9 @@ def fill_block(
     valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
     observed_error: np.ndarray | None = None,
     frozen: np.ndarray | None = None,
+    *,
+    chunk_days: int = 0,
+    refill: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
@@ -78,6 +92,12 @@ def fill_block(
             when the raw cube has none.
         frozen: the tile's days (t, y, x) that count as frozen (``product.frozen_gaps``), or
             None when the raw cube has no ``frozen``; gaps there get flag ``frozen``.
+        chunk_days: the product's days per chunk: forward passes never mix days of two
+            chunks (:func:`aligned_batches`), so a day gets the same bits in any run that
+            computes its pass; 0 splits the gap days in order.
+        refill: the tile's days (bool, one per core day) whose values are wanted; the network
+            runs on the passes that hold them only (None: every day). The others come back
+            unfilled, for the caller to take from the product it refills.
 
     The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
     tile or a gap-free one never touches it. Returns ``((sm, flag, sm_uncertainty), counts)``;
@@ -91,10 +111,20 @@ def fill_block(
     pred = np.full(observed.shape, np.nan, dtype="float32")
     reached = np.zeros(observed.shape, dtype=bool)
     sigma: np.ndarray | None = None
+    first = spec.write[0][0]  # the tile's first day on the product's time axis
+    batch_size = predict.batch_size if predict is not None else 1
+    passes = aligned_batches(gap_days, first, batch_size, chunk_days)
+    if refill is not None:
+        if not chunk_days:
+            raise ValueError("a refill needs the product's chunk_days to align its passes")
+        wanted = np.flatnonzero(refill)
+        keep = {_pass_key(first + int(d), batch_size, chunk_days) for d in wanted}
+        passes = [p for p in passes if _pass_key(first + int(p[0]), batch_size, chunk_days) in keep]
+    gap_days = np.concatenate(passes) if passes else np.array([], dtype=int)
     if gap_days.size:
         if predict is None:
             raise ValueError(f"tile {spec.id} has land gaps but no model was given")
-        result = predict.run(block, land, gap_days + t.start)
+        result = predict.run(block, land, gap_days + t.start, batches=[p + t.start for p in passes])
         pred[gap_days] = result.pred[:, y, x]
         reached[gap_days] = result.reached[:, y, x]
         if result.sigma is not None:
@@ -102,27 +132,43 @@ def fill_block(
             sigma[gap_days] = result.sigma[:, y, x]
     sm, flag = compose(observed, fill_land, pred, reached, valid_range, frozen)
     uncertainty = compose_uncertainty(flag, sigma, observed_error)
-    counts = {
-        "model_days": int(gap_days.size),
+    return (sm, flag, uncertainty), {"model_days": int(gap_days.size), **flag_counts(flag)}
+
+
+def flag_counts(flag: np.ndarray) -> dict[str, int]:
+    """Cells by origin: observed, filled, not filled, frozen."""
+    return {
         "observed": int((flag == FLAG_OBSERVED).sum()),
         "filled": int((flag == FLAG_FILLED).sum()),
         "not_filled": int((flag == FLAG_NOT_FILLED).sum()),
         "frozen": int((flag == FLAG_FROZEN).sum()),
     }
-    return (sm, flag, uncertainty), counts
+
+
+def aligned_batches(
+    days: np.ndarray, first: int, batch_size: int, chunk_days: int
+) -> list[np.ndarray]:
+    """``days`` (a tile's day indices, the tile starting at product day ``first``) as forward
+    passes of at most ``batch_size`` days that never straddle a product chunk: the pass of a
+    day depends on the day alone, not on the run. ``chunk_days`` 0: in order. Pure."""
+    days = np.asarray(days, dtype=int)
+    if not chunk_days:
+        step = max(batch_size, 1)
+        return [days[i : i + step] for i in range(0, days.size, step)]
+    keys = [_pass_key(first + int(d), batch_size, chunk_days) for d in days]
+    return [days[[k == key for k in keys]] for key in dict.fromkeys(keys)]
+
+
+def _pass_key(day: int, batch_size: int, chunk_days: int) -> tuple[int, int]:
+    """Which forward pass a product day belongs to: its chunk, then its slot in the chunk."""
+    return (day // chunk_days, (day % chunk_days) // max(batch_size, 1))
 
 
 class TileStores:
-    """The raw cube and the output arrays of one run, opened once per worker process.
-
-    Reopening them per tile would cost every tile the metadata reads of both stores. Tiles
-    write straight to the output's zarr arrays: the template declares no CF scaling, so values
-    are stored as they are, and each write covers whole shards (``plan.check_aligned``).
-    """
+    """The raw cube (and the version a refill builds on) of one run, opened once per worker
+    process: reopening them per tile would cost every tile their metadata reads."""
 
     def __init__(self, job: FillJob) -> None:
-        import zarr
-
         self.job = job
         self.source = cube.open_cube(job.source.url, job.source.storage_options, chunks=None)
         self.land = self.source[cube.LAND].values.astype(bool)
@@ -131,14 +177,9 @@ class TileStores:
         self.has_error = SM_ERROR in self.source.variables
         self.has_frozen = cube.FROZEN in self.source.variables
         self.ntime = self.source.sizes["time"]
-        group = zarr.open_group(
-            job.out.url, mode="r+", storage_options=job.out.storage_options or None
-        )
-        sm, flag, uncertainty = group[SM], group[FLAG], group[SM_UNCERTAINTY]
-        assert isinstance(sm, zarr.Array) and isinstance(flag, zarr.Array)  # the template's arrays
-        assert isinstance(uncertainty, zarr.Array)
-        self.sm, self.flag, self.uncertainty = sm, flag, uncertainty
-        self.manifest = Manifest(job.manifest)
+        self.base = None
+        if job.base is not None:
+            self.base = open_refs(job.base.url, job.base.storage_options, chunks=None)
 
 
 def read_input(
@@ -188,32 +229,56 @@ def read_frozen(stores: TileStores, spec: BlockSpec) -> np.ndarray | None:
     return frozen_gaps(state, first, days.stop - days.start)
 
 
-def write_tile(
-    stores: TileStores,
-    spec: BlockSpec,
-    sm: np.ndarray,
-    flag: np.ndarray,
-    uncertainty: np.ndarray,
-) -> None:
-    """Write the tile's ``sm``, ``flag`` and ``sm_uncertainty``: whole shards, no coordinates,
-    no static variables."""
+def read_previous(stores: TileStores, spec: BlockSpec) -> dict[str, np.ndarray]:
+    """The tile's ``sm``, ``flag`` and ``sm_uncertainty`` in the version a refill builds on;
+    days beyond that version's end read as the fill values (a new day has none yet)."""
+    assert stores.base is not None, "a refill reads the version it builds on"
+    (t0, t1), y, x = spec.write
+    known = min(t1, stores.base.sizes["time"])
+    out = {}
+    for name, fill in ((SM, np.nan), (FLAG, 0), (SM_UNCERTAINTY, np.nan)):
+        array = stores.base[name]
+        values = np.full((t1 - t0, y[1] - y[0], x[1] - x[0]), fill, dtype=array.dtype)
+        if known > t0:
+            values[: known - t0] = array[t0:known, y[0] : y[1], x[0] : x[1]].values
+        out[name] = values
+    return out
+
+
+def encode_tile(job: FillJob, spec: BlockSpec, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Every chunk of the tile for each array: its bytes, or None where it equals the fill
+    value (the version then holds no reference for it)."""
     region = tuple(spec.write_slices.values())
-    stores.sm[region] = sm
-    stores.flag[region] = flag
-    stores.uncertainty[region] = uncertainty
+    chunks: dict[str, Any] = {}
+    for name, metadata in job.metadata:
+        chunks.update(encode_region(metadata.encode(), name, region, arrays[name]))
+    return chunks
 
 
 def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) -> dict[str, Any]:
-    """Read, fill, write and record one tile; returns a small status for the driver."""
+    """Read, fill, pack and record one tile; returns a small status for the driver."""
+    job = stores.job
     started = time.perf_counter()
     block, land, fill_land, error = read_input(stores, spec)
     frozen = read_frozen(stores, spec)
+    refill = None
+    if job.refill is not None:
+        days = np.arange(*spec.write[0])
+        refill = np.isin(days, np.asarray(job.refill))
     read_done = time.perf_counter()
     (sm, flag, uncertainty), counts = fill_block(
-        block, land, fill_land, spec, predict, stores.valid_range, error, frozen
-    )
+        block, land, fill_land, spec, predict, stores.valid_range, error, frozen,
+        chunk_days=job.chunk_days, refill=refill,
+    )  # fmt: skip
+    arrays = {SM: sm, FLAG: flag, SM_UNCERTAINTY: uncertainty}
+    if refill is not None:  # the days not refilled keep the values of the version before
+        previous = read_previous(stores, spec)
+        for name, values in arrays.items():
+            values[~refill] = previous[name][~refill]
+        counts.update(flag_counts(flag))
     fill_done = time.perf_counter()
-    write_tile(stores, spec, sm, flag, uncertainty)
+    chunks = encode_tile(job, spec, arrays)
+    refs = write_pack(job.run.pack(spec.id), {k: v for k, v in chunks.items() if v is not None})
     status = {
         "id": spec.id,
         **counts,
@@ -226,5 +291,6 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
             "write": round(time.perf_counter() - fill_done, 4),
         },
     }
-    stores.manifest.mark_done(spec.id, status)
+    empty = sorted(k for k, v in chunks.items() if v is None)
+    job.run.mark_done(spec.id, {"refs": refs, "empty": empty, "status": status})
     return status

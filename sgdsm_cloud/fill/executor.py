@@ -1,16 +1,19 @@
-"""Run a fill on a dask.distributed cluster: template once, one task per tile, consolidate once.
+"""Run a fill on a dask.distributed cluster: one task per tile, then one version published.
 
-The driver plans the tiles, writes the output's template (or resumes an interrupted run of the
-same fill, skipping the tiles its manifest lists), registers the model plugin, maps
-:func:`run_tile` over the remaining tiles and consolidates the metadata at the end. A worker
-that dies mid-tile is replaced and dask reruns its tile elsewhere; that is safe because a tile
-only overwrites the whole shards it owns and then (re)writes its own manifest entry. The tasks
-run on the pipeline's one executor (``sgdsm_cloud.cluster``), which turns a lost cluster or
-workers that keep dying into typed errors a re-run resumes from.
+The driver plans the tiles (resuming an interrupted run of the same fill, skipping the tiles
+its run records list), registers the model plugin and maps :func:`run_tile` over the remaining
+tiles; each writes a pack of its chunks and records it. Once every tile is done the driver
+publishes the product's next version (``versioned.repository``): readers see the whole fill at
+once or nothing of it. A worker that dies mid-tile is replaced and dask reruns its tile
+elsewhere; that is safe because a tile rewrites only its own pack and record. The tasks run on
+the pipeline's one executor (``sgdsm_cloud.cluster``), which turns a lost cluster or workers
+that keep dying into typed errors a re-run resumes from.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import traceback
 from collections import Counter
@@ -24,19 +27,20 @@ from sgdsm_cloud.errors import ConfigError, SgdsmError
 from sgdsm_cloud.fill.block import FillJob, fill_tile
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec
-from sgdsm_cloud.fill.manifest import FILL_MANIFEST, Manifest, manifest_location
-from sgdsm_cloud.fill.plan import halo_of, plan_fill
-from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin, worker_plugin
-from sgdsm_cloud.fill.template import (
-    ModelInfo,
-    consolidate,
-    template_for,
-    write_template,
-)
+from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
+from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin, in_this_process, worker_plugin
+from sgdsm_cloud.fill.template import ModelInfo, array_metadata, metadata_refs, template_for
 from sgdsm_cloud.outputs import Found, claim, replace
 from sgdsm_cloud.phases import Phases
-from sgdsm_cloud.product import SEAMLESS_CUBE
+from sgdsm_cloud.product import (
+    LAST_FINAL_DAY,
+    LAST_PROVISIONAL_DAY,
+    PLAIN_SEAMLESS,
+    SEAMLESS_OUTPUT,
+    SOURCE_SHA256,
+)
 from sgdsm_cloud.storage import Location, public_url, redact
+from sgdsm_cloud.versioned.repository import Repository
 
 logger = logging.getLogger(__name__)
 # A child of dask's worker logger: what tasks log here reaches the worker's log as dask shows it
@@ -55,9 +59,11 @@ class FillSummary:
     Attributes:
         out: the output URL.
         tiles: tiles in the plan.
-        skipped: tiles an earlier, interrupted run had finished.
+        skipped: tiles an earlier, interrupted run had finished (all of them when the product
+            already holds this fill: nothing is published then).
         statuses: one status per tile run now (see ``block.fill_tile``).
-        seconds: wall time of the run's phases: plan, template, tiles, consolidate.
+        seconds: wall time of the run's phases: plan, tiles, commit.
+        version: the version published (None: nothing new).
     """
 
     out: str
@@ -65,6 +71,7 @@ class FillSummary:
     skipped: int
     statuses: tuple[dict[str, Any], ...]
     seconds: dict[str, float] = field(default_factory=dict)
+    version: int | None = None
 
     def totals(self) -> dict[str, int]:
         """Tiles by kind (filled, gap_free, ocean) and cells by flag, over the tiles run now."""
@@ -84,10 +91,10 @@ def run_tile(spec_json: str, job: FillJob) -> dict[str, Any]:
         plugin = worker_plugin()
         return fill_tile(spec, plugin.stores(job), plugin.predictor)
     except Exception as err:
-        options = {**job.source.storage_options, **job.out.storage_options}
+        options = {**job.source.storage_options, **job.run.records.storage_options}
         worker_log.error("tile %s failed:\n%s", spec.id, redacted_traceback(err, options))
         reason = redact(f"{type(err).__name__}: {err}", options)
-        raise TileFailed(f"tile {spec.id} of {job.out.url}: {reason}") from None
+        raise TileFailed(f"tile {spec.id} of {job.run.records.url}: {reason}") from None
 
 
 def redacted_traceback(err: BaseException, options: dict[str, Any]) -> str:
@@ -100,8 +107,10 @@ class PreparedFill:
     """A fill checked and planned, nothing written yet: what :func:`execute_fill` runs.
 
     Attributes:
-        found: what ``out`` held (``outputs.Found``); ``resume``: it is an interrupted run
-            of this same fill; ``overwrite``: replace it.
+        parent: the product's newest version when the fill was planned (None: none yet); the
+            fill publishes the version after it, or nothing if another writer did first.
+        published: the newest version already holds this very fill: nothing to do.
+        replace_plain: ``out`` is a plain zarr seamless cube, replaced (``--overwrite``).
     """
 
     source: Location
@@ -110,12 +119,18 @@ class PreparedFill:
     config: FillConfig
     raw: Any  # the raw cube, opened lazily (coordinates and land are read)
     checkpoint: Any
-    plan: Any
+    plan: FillPlan
     fingerprint: dict[str, Any]
-    found: Found
-    resume: bool
-    overwrite: bool
+    parent: int | None
+    published: bool
+    replace_plain: bool
     phases: Phases
+
+    @property
+    def run_id(self) -> str:
+        """The same fill on the same version: the same id, whose records a re-run resumes."""
+        text = json.dumps({"fill": self.fingerprint, "parent": self.parent}, sort_keys=True)
+        return "fill-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def prepare_fill(
@@ -131,14 +146,21 @@ def prepare_fill(
     """Check the output path and the inputs, load the model and plan the tiles: everything
     that can refuse a fill happens here, before a cluster starts or anything is written.
 
-    ``out`` must be new, empty or a seamless cube (``outputs.claim``): an interrupted run of
-    the same fill resumes, another fill is refused unless ``overwrite``, which replaces it.
+    ``out`` must be new, empty or a seamless product (``outputs.claim``). A product whose
+    newest version is another fill is refused unless ``overwrite``: the fill is then published
+    as its next version, the earlier ones stay in its history.
     """
     from sgdsm_cloud.model.checkpoint import load_checkpoint, warn_if_out_of_domain
 
-    found = claim(out, SEAMLESS_CUBE, inputs=(source, model), option="--out")
-    manifest = Manifest(manifest_location(out))
-    claim(manifest.location, FILL_MANIFEST, option="the manifest beside --out")
+    found = claim(out, SEAMLESS_OUTPUT, inputs=(source, model), option="--out")
+    repository = Repository(out)
+    replace_plain = found is Found.OURS and not repository.exists()
+    if replace_plain and not overwrite:
+        raise ConfigError(
+            f"{out.url} holds a seamless cube as one plain zarr store (an earlier layout, or a "
+            "notebook's to_zarr); pass --overwrite to replace it with a versioned product, or "
+            "choose another --out"
+        )
     phases = Phases(f"fill {out.url}")
     with phases("plan"):
         raw = cube.open_cube(
@@ -148,31 +170,55 @@ def prepare_fill(
         warn_if_out_of_domain(checkpoint, raw.attrs, model.url)
         plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
         fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
-        replacing = overwrite and found is Found.OURS
-        resume = found is Found.OURS and not replacing and resumable(out, manifest, fingerprint)
+        parent = None if replace_plain else repository.head()
+        published = False
+        if parent is not None:
+            recorded = repository.load(parent).meta.get("fingerprint")
+            published = recorded == fingerprint and not overwrite
+            if not published and not overwrite:
+                raise ConfigError(_another_fill(out, recorded, fingerprint))
     return PreparedFill(
-        source, out, model, config, raw, checkpoint, plan, fingerprint, found, resume, replacing,
-        phases,
+        source, out, model, config, raw, checkpoint, plan, fingerprint, parent, published,
+        replace_plain, phases,
     )  # fmt: skip
 
 
-def execute_fill(fill: PreparedFill, client: Any) -> FillSummary:
-    """Write the template (or resume), run one task per tile on ``client``, consolidate."""
+def _another_fill(out: Location, recorded: Any, fingerprint: dict[str, Any]) -> str:
+    if not isinstance(recorded, dict):
+        what = "its newest version was not made by 'sgdsm fill' (an update or a rollback)"
+    else:
+        what = "another " + ", ".join(
+            sorted(k for k in fingerprint if recorded.get(k) != fingerprint[k])
+        )
+    return (
+        f"{out.url} holds a fill with {what}; pass --overwrite to publish this fill as its next "
+        "version (the earlier ones stay in 'sgdsm history'), or choose another --out"
+    )
+
+
+def execute_fill(fill: PreparedFill, client: Any = None) -> FillSummary:
+    """Run one task per tile on ``client`` (None: in this process; those an interrupted run
+    finished are skipped), then publish the product's next version."""
     out, plan, phases = fill.out, fill.plan, fill.phases
-    manifest = Manifest(manifest_location(out))
-    if fill.config.gpu:
+    if fill.published:
+        logger.info("%s: its newest version already holds this fill; nothing to do", out.url)
+        return FillSummary(out.url, len(plan.blocks), len(plan.blocks), (), phases.rounded())
+    if fill.config.gpu and client is not None:
         check_gpu_workers(client)
+    repository = Repository(out)
     with phases("template"):
-        if fill.overwrite:
-            replace(out, SEAMLESS_CUBE)
-        if not fill.resume:
-            manifest.clear()
-            model_info = ModelInfo.from_checkpoint(fill.checkpoint)
-            write_template(
-                template_for(fill.raw, plan, fill.source.url, model_info), plan.layout, out
-            )
-            manifest.write_plan(fill.fingerprint)
-        done = manifest.done_ids()
+        if fill.replace_plain:
+            replace(out, PLAIN_SEAMLESS)
+        if not repository.exists():
+            repository.create()
+        repository.repair_latest()
+        run = repository.run(fill.run_id)
+        if run.plan() is None:
+            run.write_plan({"fingerprint": fill.fingerprint, "parent": fill.parent})
+        model_info = ModelInfo.from_checkpoint(fill.checkpoint)
+        template = template_for(fill.raw, plan, fill.source.url, model_info)
+        metadata = metadata_refs(template, plan.layout)
+        done = run.done()
     todo = [block for block in plan.blocks if block.id not in done]
     logger.info(
         "%s: %d tiles, %d already done, %d to run",
@@ -181,21 +227,48 @@ def execute_fill(fill: PreparedFill, client: Any) -> FillSummary:
         len(plan.blocks) - len(todo),
         len(todo),
     )
-    job = FillJob(source=fill.source, out=out, manifest=manifest.location)
+    job = FillJob(
+        source=fill.source,
+        run=run,
+        metadata=tuple(array_metadata(metadata).items()),
+        chunk_days=plan.layout.chunks[0],
+    )
     plugin = FillPlugin(
         fill.model, fill.checkpoint.sha256, gpu=fill.config.gpu, batch_size=fill.config.batch_size
     )
     with phases("tiles"):
-        statuses = execute(todo, job, client, plugin, fill.config)
-    with phases("consolidate"):
-        consolidate(out)
+        statuses = execute(todo, job, client, plugin, fill.config, out.url)
+    with phases("commit"):
+        refs = dict(metadata)
+        for record in run.done().values():
+            refs.update(record["refs"])
+        meta = fill_record(fill, template)
+        version = repository.commit(refs, meta, fill.parent)
+        run.clear()
     return FillSummary(
         out=out.url,
         tiles=len(plan.blocks),
         skipped=len(plan.blocks) - len(todo),
         statuses=tuple(statuses),
         seconds=phases.rounded(),
+        version=version,
     )
+
+
+def fill_record(fill: PreparedFill, template: Any) -> dict[str, Any]:
+    """What the version of a fill records (``sgdsm history``)."""
+    dates = [str(t)[:10] for t in template["time"].values]
+    return {
+        "operation": "fill --overwrite" if fill.parent is not None else "fill",
+        "fingerprint": fill.fingerprint,
+        "days": [dates[0], dates[-1]] if dates else [],
+        "days_added": dates,
+        "days_refilled": [],
+        "model_sha256": fill.checkpoint.sha256,
+        "granules": int((template[SOURCE_SHA256].values != "").sum()),
+        LAST_FINAL_DAY: template.attrs[LAST_FINAL_DAY],
+        LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],
+    }
 
 
 def run_fill(
@@ -203,47 +276,40 @@ def run_fill(
     out: Location,
     model: Location,
     config: FillConfig,
-    client: Any,
+    client: Any = None,
     *,
     start: Any = None,
     end: Any = None,
     overwrite: bool = False,
 ) -> FillSummary:
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``
-    (:func:`prepare_fill`, then :func:`execute_fill`)."""
+    (None: in this process), by :func:`prepare_fill`, then :func:`execute_fill`."""
     prepared = prepare_fill(source, out, model, config, start=start, end=end, overwrite=overwrite)
     return execute_fill(prepared, client)
 
 
-def resumable(out: Location, manifest: Manifest, fingerprint: dict[str, Any]) -> bool:
-    """True when the seamless cube at ``out`` is an interrupted run of this same fill; raise
-    when it holds another fill (``--overwrite`` replaces it)."""
-    recorded = manifest.read_plan()
-    if recorded == fingerprint:
-        return True
-    if recorded is None:
-        raise ConfigError(
-            f"{out.url} holds a seamless cube this command cannot resume (no manifest beside "
-            "it); pass --overwrite to replace it or choose another --out"
-        )
-    differs = sorted(k for k in fingerprint if recorded.get(k) != fingerprint[k])
-    raise ConfigError(
-        f"{out.url} holds a fill with another {', '.join(differs)}; pass --overwrite to replace it "
-        "or choose another --out"
-    )
-
-
 def execute(
-    blocks: list[BlockSpec], job: FillJob, client: Any, plugin: FillPlugin, config: FillConfig
+    blocks: list[BlockSpec],
+    job: FillJob,
+    client: Any,
+    plugin: FillPlugin,
+    config: FillConfig,
+    target: str,
 ) -> list[dict[str, Any]]:
-    """Run one task per block on ``client`` with a progress bar; returns their statuses."""
+    """Run one task per block on ``client`` (None: in this process, in order) with a
+    progress bar; returns their statuses. ``target``: the product's URL, for messages."""
     if not blocks:
         return []
-    client.register_plugin(plugin, name=PLUGIN_NAME)
     statuses: list[dict[str, Any]] = []
     kind = TaskKind(
-        "fill", "tile", job.out.url, memory_hint="lower --tile-days/--tile-cells or --batch-size"
+        "fill", "tile", target, memory_hint="lower --tile-days/--tile-cells or --batch-size"
     )
+    if client is None:
+        with in_this_process(plugin):
+            run_tasks(run_tile, [b.to_json() for b in blocks], statuses.append, kind=kind,
+                      ids=[b.id for b in blocks], kwargs={"job": job})  # fmt: skip
+        return statuses
+    client.register_plugin(plugin, name=PLUGIN_NAME)
     try:
         run_tasks(
             run_tile,

@@ -42,14 +42,19 @@ class ReadCost:
 def output_layout(shape: tuple[int, int, int], config: FillConfig) -> Layout:
     """Chunks and shards for an output of ``shape`` (time, lat, lon).
 
-    Chunks are clipped to the array; a shard stays a whole number of chunks, so on a small
-    axis it may reach past the array's end, which zarr allows.
+    Chunks are clipped to the array in space (not in time, which grows); a shard stays a
+    whole number of chunks, so on a small axis it may reach past the array's end, which zarr
+    allows.
     """
     # FillConfig.__post_init__ resolves the chunk sizes left to their default.
     assert config.chunk_days is not None and config.chunk_cells is not None
     wanted_chunks = (config.chunk_days, config.chunk_cells, config.chunk_cells)
     wanted_shards = (config.tile_days, config.tile_cells, config.tile_cells)
-    chunks = tuple(min(c, n) for c, n in zip(wanted_chunks, shape, strict=True))
+    # The time axis grows with every update, so a chunk keeps its full length in time (zarr
+    # allows chunks past an array's end); space is fixed, chunks there are clipped to it.
+    chunks = (wanted_chunks[0],) + tuple(
+        min(c, n) for c, n in zip(wanted_chunks[1:], shape[1:], strict=True)
+    )
     shards = tuple(
         min(s, math.ceil(n / c) * c) for s, c, n in zip(wanted_shards, chunks, shape, strict=True)
     )

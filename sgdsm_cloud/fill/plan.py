@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import xarray as xr
 from sgdsm_cloud.cube import select_days
 from sgdsm_cloud.errors import ChunkAlignmentError
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.geometry import AXES, BlockSpec, Domain, Halo, plan_blocks
+from sgdsm_cloud.fill.geometry import AXES, BlockSpec, Domain, Halo, TileShape, plan_blocks
 from sgdsm_cloud.fill.layout import Layout, output_layout
 from sgdsm_cloud.grid import is_global_lon
 
@@ -77,6 +78,26 @@ def plan_fill(
     blocks = tuple(plan_blocks(domain, layout.tile, halo))
     check_aligned(blocks, layout, (days, domain.nlat, domain.nlon))
     return FillPlan(domain=domain, halo=halo, layout=layout, blocks=blocks)
+
+
+def span_blocks(plan: FillPlan, span: tuple[int, int]) -> list[BlockSpec]:
+    """The plan's tiles, in space, over the product days ``[start, stop)`` (whole chunks):
+    what a refill of those days computes, with the halos a fill of the whole plan has."""
+    start, stop = span
+    domain = dataclasses.replace(
+        plan.domain, first_day=plan.domain.first_day + start, days=stop - start
+    )
+    tile = TileShape(stop - start, plan.layout.tile.lat, plan.layout.tile.lon)
+    blocks = []
+    for block in plan_blocks(domain, tile, plan.halo):
+        _, y, x = block.write
+        rest = block.id.split("-", 1)[1]
+        blocks.append(
+            dataclasses.replace(
+                block, id=f"d{start:05d}-{stop:05d}-{rest}", write=((start, stop), y, x)
+            )
+        )
+    return blocks
 
 
 def check_aligned(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from distributed import WorkerPlugin
@@ -45,13 +47,25 @@ class FillPlugin(WorkerPlugin):
         self._stores: TileStores | None = None
 
     def setup(self, worker: Any) -> None:
-        import torch
+        if self.gpu:
+            import torch
 
+            if not torch.cuda.is_available():
+                raise ConfigError(
+                    f"--gpu was given but worker {worker.address} sees no CUDA device"
+                )
+        self.load(threads=max(1, worker.state.nthreads))
+        logger.info(
+            "worker %s loaded model sha256:%s on %s",
+            worker.address,
+            self.sha256[:12],
+            "cuda" if self.gpu else "cpu",
+        )
+
+    def load(self, threads: int | None = None) -> None:
+        """Load the checkpoint onto this process's device (refusing other weights)."""
         from sgdsm_cloud.model.checkpoint import load_checkpoint
 
-        if self.gpu and not torch.cuda.is_available():
-            raise ConfigError(f"--gpu was given but worker {worker.address} sees no CUDA device")
-        device = "cuda" if self.gpu else "cpu"
         checkpoint = load_checkpoint(self.model.url, storage_options=self.model.storage_options)
         if checkpoint.sha256 != self.sha256:
             raise CheckpointError(
@@ -60,13 +74,10 @@ class FillPlugin(WorkerPlugin):
             )
         self.predictor = Predictor.from_checkpoint(
             checkpoint,
-            device,
+            "cuda" if self.gpu else "cpu",
             self.batch_size,
-            threads=max(1, worker.state.nthreads),
+            threads=threads,
             lock=threading.Lock(),
-        )
-        logger.info(
-            "worker %s loaded model sha256:%s on %s", worker.address, self.sha256[:12], device
         )
 
     def stores(self, job: FillJob) -> TileStores:
@@ -80,11 +91,31 @@ class FillPlugin(WorkerPlugin):
         self._stores = None
 
 
+_local: FillPlugin | None = None  # the plugin of a run in this process (no cluster)
+
+
+@contextmanager
+def in_this_process(plugin: FillPlugin) -> Iterator[None]:
+    """Run tasks in this process with ``plugin``'s model, as a worker would."""
+    global _local
+    plugin.load()
+    _local = plugin
+    try:
+        yield
+    finally:
+        _local = None
+        plugin.teardown(None)
+
+
 def worker_plugin() -> FillPlugin:
-    """The plugin of the worker running the current task, with its model loaded."""
+    """The plugin of the worker running the current task (or of a run in this process),
+    with its model loaded."""
     from distributed import get_worker
 
-    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    try:
+        plugin = get_worker().plugins.get(PLUGIN_NAME)
+    except ValueError:  # not on a dask worker
+        plugin = _local
     if not isinstance(plugin, FillPlugin) or plugin.predictor is None:
         raise CheckpointError(
             f"this worker has no model loaded; register {PLUGIN_NAME} before submitting tiles"

@@ -1,8 +1,9 @@
-"""The seamless cube's template: variables, CF/ACDD metadata, codecs and the chunk/shard layout.
+"""The seamless cube's template: variables, CF/ACDD metadata, codecs and the chunk layout.
 
-The driver writes the template once (``to_zarr(compute=False)``): all metadata, the coordinates
-and the static ``land`` mask. Tasks then only region-write ``sm``, ``flag`` and
-``sm_uncertainty``, whole shards at a time, and the driver consolidates the metadata once at the end (cloud.md section 2).
+The driver turns the template into a version's metadata once (:func:`metadata_refs`: every
+``zarr.json``, the metadata consolidated, the coordinates, ``land`` and the per-day variables
+inline). Tasks only encode chunks of ``sm``, ``flag`` and ``sm_uncertainty`` into packs
+(``versioned``); the template's lazy placeholders are never computed.
 """
 
 from __future__ import annotations
@@ -21,20 +22,35 @@ from sgdsm_cloud.fill.layout import Layout
 from sgdsm_cloud.fill.plan import FillPlan
 from sgdsm_cloud.outputs import KIND_ATTR
 from sgdsm_cloud.product import (
+    DAY_FINAL,
+    DAY_PROVISIONAL,
+    DAY_VARIABLES,
     FLAG,
     FLAG_ATTRS,
     FLAG_NOT_LAND,
     LAND,
+    LAST_FINAL_DAY,
+    LAST_PROVISIONAL_DAY,
+    PROVISIONAL,
+    PROVISIONAL_ATTRS,
     SEAMLESS_KIND,
     SM,
     SM_ERROR,
     SM_UNCERTAINTY,
+    SOURCE_FILE,
+    SOURCE_FILE_ATTRS,
+    SOURCE_SHA256,
+    SOURCE_SHA256_ATTRS,
+    provisional_days,
     sm_attrs,
     uncertainty_attrs,
 )
-from sgdsm_cloud.storage import Location, public_url, redact
+from sgdsm_cloud.storage import public_url, redact
+from sgdsm_cloud.versioned.chunks import template_items
+from sgdsm_cloud.versioned.refs import Refs, inline
 
 DIMS = ("time", "lat", "lon")
+DAY_CHUNK = 4096  # days per chunk of the time coordinate and the per-day variables (11 years)
 
 METHOD_DOI = "10.5194/essd-13-1385-2021"
 REFERENCES = (
@@ -147,12 +163,19 @@ def geospatial_attrs(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
 
 
 def make_template(
-    raw: xr.Dataset, layout: Layout, attrs: dict[str, Any], *, filled_uncertainty: bool = False
+    raw: xr.Dataset,
+    layout: Layout,
+    attrs: dict[str, Any],
+    *,
+    filled_uncertainty: bool = False,
+    provisional: np.ndarray | None = None,
 ) -> xr.Dataset:
     """The lazy output dataset for ``raw`` (already cut to the output days): nothing computed.
 
-    ``sm``, ``flag`` and ``sm_uncertainty`` are lazy placeholders chunked by shard, never
-    computed; ``land`` and the coordinates are real values, written with the metadata.
+    ``sm``, ``flag`` and ``sm_uncertainty`` are lazy placeholders chunked as the output, never
+    computed; ``land``, the coordinates and the per-day variables are real values, written
+    with the metadata: ``provisional`` (the days whose window is not complete yet, default
+    none) and the raw cube's ``source_file``/``source_sha256`` when it has them.
     ``filled_uncertainty``: the model gives filled values a standard error (its ``comment``
     says so, and whether observed values get the raw cube's ``sm_error``).
     """
@@ -162,26 +185,48 @@ def make_template(
     shape = (raw.sizes["time"], raw.sizes["lat"], raw.sizes["lon"])
     coords = {name: (name, raw[name].values, dict(raw[name].attrs)) for name in DIMS}
     unc_meta = uncertainty_attrs(filled_uncertainty, SM_ERROR in raw.variables)
+    if provisional is None:
+        provisional = np.zeros(shape[0], dtype="uint8")
+    per_day = {
+        PROVISIONAL: (("time",), np.asarray(provisional, dtype="uint8"), PROVISIONAL_ATTRS),
+        **{
+            name: (("time",), _text(raw, name, shape[0]), attrs)
+            for name, attrs in (
+                (SOURCE_FILE, SOURCE_FILE_ATTRS),
+                (SOURCE_SHA256, SOURCE_SHA256_ATTRS),
+            )
+        },
+    }
     return xr.Dataset(
         {
-            SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.shards), sm_meta),
-            FLAG: (DIMS, da.zeros(shape, dtype="uint8", chunks=layout.shards), FLAG_ATTRS),
+            SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.chunks), sm_meta),
+            FLAG: (DIMS, da.zeros(shape, dtype="uint8", chunks=layout.chunks), FLAG_ATTRS),
             SM_UNCERTAINTY: (
                 DIMS,
-                da.full(shape, np.nan, dtype="float32", chunks=layout.shards),
+                da.full(shape, np.nan, dtype="float32", chunks=layout.chunks),
                 unc_meta,
             ),
             LAND: (("lat", "lon"), raw[cube.LAND].values.astype("uint8"), dict(cube.LAND_ATTRS)),
+            **per_day,
         },
         coords=coords,
         attrs=attrs,
     )
 
 
+def _text(raw: xr.Dataset, name: str, days: int) -> np.ndarray:
+    """A per-day text variable of the raw cube (empty text when it has none)."""
+    values = raw[name].values if name in raw.variables else [""] * days
+    return np.asarray(values, dtype=np.dtypes.StringDType())
+
+
 def template_for(raw: xr.Dataset, plan: FillPlan, source_url: str, model: ModelInfo) -> xr.Dataset:
-    """The template of filling ``raw`` (the whole raw cube) as ``plan`` says."""
+    """The template of filling ``raw`` (the whole raw cube) as ``plan`` says: the days of the
+    plan, those whose window reaches past the record's end marked provisional."""
     days = raw.isel(time=plan.time_slice)
     time = pd.DatetimeIndex(days["time"].values)
+    index = np.arange(plan.time_slice.start, plan.time_slice.stop)
+    provisional = provisional_days(index, plan.domain.record_days, plan.halo.days)
     attrs = output_attrs(
         raw.attrs,
         source_url=source_url,
@@ -189,33 +234,52 @@ def template_for(raw: xr.Dataset, plan: FillPlan, source_url: str, model: ModelI
         time_coverage=(time[0].strftime("%Y-%m-%d"), time[-1].strftime("%Y-%m-%d")),
         geospatial=geospatial_attrs(days["lat"].values, days["lon"].values),
     )
-    return make_template(days, plan.layout, attrs, filled_uncertainty=model.uncertainty is not None)
+    attrs.update(day_status_attrs(time, provisional))
+    return make_template(
+        days,
+        plan.layout,
+        attrs,
+        filled_uncertainty=model.uncertainty is not None,
+        provisional=provisional,
+    )
+
+
+def day_status_attrs(time: pd.DatetimeIndex, provisional: np.ndarray) -> dict[str, str]:
+    """``last_final_day`` and ``last_provisional_day`` (empty text when there is none), as
+    ARCO-ERA5 publishes ``valid_time_stop`` beside ``valid_time_stop_era5t``."""
+    final = time[np.asarray(provisional) == DAY_FINAL]
+    late = time[np.asarray(provisional) == DAY_PROVISIONAL]
+    return {
+        LAST_FINAL_DAY: final[-1].strftime("%Y-%m-%d") if final.size else "",
+        LAST_PROVISIONAL_DAY: late[-1].strftime("%Y-%m-%d") if late.size else "",
+    }
 
 
 def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, Any]]:
-    """Zarr v3 encodings: Blosc zstd, sharded (time, lat, lon) variables, single-chunk statics.
+    """Zarr v3 encodings: Blosc zstd, (time, lat, lon) variables in the layout's chunks,
+    single-chunk statics and per-day variables.
 
-    ``sm_uncertainty`` is encoded as ``sm`` (same chunks and shards). ``sm`` sets both the zarr ``fill_value`` (what absent chunks read as) and the CF
-    ``_FillValue`` (what readers mask) to NaN. ``flag`` has no missing values, every value has a
-    meaning, so it carries no ``_FillValue`` (which would also make xarray decode it to float);
-    its zarr ``fill_value`` is 0, the flag of ocean, so all-ocean chunks are never stored.
+    The time coordinate and the per-day variables have chunks of :data:`DAY_CHUNK` days, so
+    that a growing time axis keeps the same chunk grid. ``sm_uncertainty`` is encoded as ``sm``. ``sm`` sets both the zarr ``fill_value`` (what
+    absent chunks read as) and the CF ``_FillValue`` (what readers mask) to NaN. ``flag`` has
+    no missing values, every value has a meaning, so it carries no ``_FillValue`` (which would
+    also make xarray decode it to float); its zarr ``fill_value`` is 0, the flag of ocean, so
+    all-ocean chunks are never stored.
     """
     from zarr.codecs import BloscCodec
 
-    sharding = {"shards": layout.shards} if layout.shards != layout.chunks else {}
     floats = {
         "chunks": layout.chunks,
-        **sharding,
         "fill_value": np.float32("nan"),
         "_FillValue": np.float32("nan"),
         "compressors": (BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"),),
     }
+    days = (DAY_CHUNK,)  # fixed: the time axis grows, its chunk grid must not change
     return {
         SM: floats,
         SM_UNCERTAINTY: dict(floats),
         FLAG: {
             "chunks": layout.chunks,
-            **sharding,
             "fill_value": np.uint8(FLAG_NOT_LAND),
             "compressors": (BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle"),),
         },
@@ -224,34 +288,22 @@ def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, An
             "units": "days since 1970-01-01",
             "calendar": "proleptic_gregorian",
             "dtype": "int32",
-            "chunks": (template.sizes["time"],),
+            "chunks": days,
         },
         "lat": {"chunks": (template.sizes["lat"],)},
         "lon": {"chunks": (template.sizes["lon"],)},
+        **{name: {"chunks": days} for name in DAY_VARIABLES if name in template.variables},
     }
 
 
-def write_template(template: xr.Dataset, layout: Layout, out: Location) -> None:
-    """Create the output store: metadata, coordinates and ``land``; no data of the
-    (time, lat, lon) variables."""
-    template.to_zarr(
-        out.url,
-        mode="w",
-        compute=False,
-        consolidated=False,
-        zarr_format=3,
-        encoding=encoding_for(template, layout),
-        storage_options=out.storage_options or None,
-    )
+def metadata_refs(template: xr.Dataset, layout: Layout) -> Refs:
+    """A version's references of everything but the chunks of ``sm``, ``flag`` and
+    ``sm_uncertainty``: the metadata (consolidated at the root), the coordinates, ``land``
+    and the per-day variables, all inline."""
+    items = template_items(template, encoding_for(template, layout))
+    return {key: inline(key, data) for key, data in items.items()}
 
 
-def consolidate(out: Location) -> None:
-    """Consolidate the metadata once, after every tile is written."""
-    import warnings
-
-    import zarr
-
-    group = zarr.open_group(out.url, mode="r+", storage_options=out.storage_options or None)
-    with warnings.catch_warnings():  # zarr notes that consolidated metadata is not in the v3 spec
-        warnings.simplefilter("ignore", UserWarning)
-        zarr.consolidate_metadata(group.store)
+def array_metadata(refs: Refs) -> dict[str, str]:
+    """The ``zarr.json`` of each (time, lat, lon) variable, which tasks encode chunks with."""
+    return {name: refs[f"{name}/zarr.json"] for name in (SM, FLAG, SM_UNCERTAINTY)}

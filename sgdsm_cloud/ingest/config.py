@@ -41,6 +41,8 @@ class IngestConfig:
             on a LocalCluster of that many worker processes; ``None``: :func:`default_workers`.
         chunks: chunk sizes of a new store (``CubeChunks`` or ``TIME,LAT,LON`` text); an
             existing store keeps its own.
+        recheck_days: files of the store's last N days are read before planning and compared
+            with the stored SHA-256 (0: only names and sizes are compared).
     """
 
     sources: tuple[Location, ...]
@@ -64,6 +66,11 @@ class IngestConfig:
     )
     chunks: Any = option(
         CubeChunks(), "TIME,LAT,LON chunk sizes of a new store (default: 32,180,180)"
+    )
+    recheck_days: int = option(
+        0,
+        "read again the files of the store's last N days and ingest those whose bytes changed "
+        "under the same name and size (near-real-time granules are regenerated); 0: none",
     )
 
     def __post_init__(self) -> None:
@@ -92,6 +99,8 @@ class IngestConfig:
             raise ConfigError(f"--start {self.start} is after --end {self.end}")
         if self.workers < 1:
             raise ConfigError(f"--workers must be >= 1, got {self.workers}")
+        if self.recheck_days < 0:
+            raise ConfigError(f"--recheck-days must be >= 0, got {self.recheck_days}")
 
     @property
     def lprm_variable(self) -> str | None:

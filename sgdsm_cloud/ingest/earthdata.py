@@ -30,6 +30,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from sgdsm_cloud.errors import AuthenticationError, ConfigError, StorageError
@@ -162,11 +163,34 @@ def collection(location: Location) -> tuple[str, str | None]:
     return short, version or None
 
 
-def search(short_name: str, version: str | None, token: Token | None) -> list[str]:
-    """The download URL of every granule of the collection, paging with CMR-Search-After."""
-    params = {"short_name": short_name, "page_size": PAGE_SIZE, "sort_key": "start_date"}
+def search(
+    short_name: str,
+    version: str | None,
+    token: Token | None,
+    *,
+    temporal: tuple[dt.date | None, dt.date | None] = (None, None),
+    updated_since: str | None = None,
+) -> list[str]:
+    """The download URL of every granule of the collection, paging with CMR-Search-After.
+
+    ``temporal``: only granules of these days (CMR's ``temporal``; either end may be open), so
+    a daily run asks for a few days, not the whole record. ``updated_since``: only granules
+    CMR records as changed after that time (ISO 8601, UTC): regenerated near-real-time files.
+    """
+    params: dict[str, Any] = {
+        "short_name": short_name,
+        "page_size": PAGE_SIZE,
+        "sort_key": "start_date",
+    }
     if version:
         params["version"] = version
+    first, last = temporal
+    if first or last:
+        start = f"{first.isoformat()}T00:00:00Z" if first else ""
+        end = f"{last.isoformat()}T23:59:59Z" if last else ""
+        params["temporal[]"] = f"{start},{end}"
+    if updated_since:
+        params["updated_since"] = updated_since
     url = f"{cmr_url()}/search/granules.json?{urlencode(params)}"
     secret = token.value if token is not None and sends_token_to(url) else None
     found: list[str] = []
@@ -190,7 +214,7 @@ def search(short_name: str, version: str | None, token: Token | None) -> list[st
         if not entries or not after or len(found) >= hits:
             break
         headers = {"Accept": "application/json", "CMR-Search-After": after}
-    if not found:
+    if not found and not (first or last or updated_since):
         raise ConfigError(
             f"CMR ({cmr_url()}) found no granules with a download link in collection {short_name}"
             f"{f' version {version}' if version else ''}; check the short name (e.g. LPRM_AMSR2_D_SOILM3)"

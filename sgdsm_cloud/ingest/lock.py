@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 
 from sgdsm_cloud.errors import ConfigError, SgdsmError
 from sgdsm_cloud.outputs import OutputKind
-from sgdsm_cloud.storage import Location, safe_join
+from sgdsm_cloud.storage import Location, create_exclusive, safe_join, write_atomic
 
 log = logging.getLogger("sgdsm_cloud.ingest")
 
@@ -298,38 +298,18 @@ class StoreLock:
 
     def _create(self, generation: int, record: LockRecord) -> bool:
         """Create ``generation`` if absent; True when the stored record is ``record``."""
-        path = self._path(generation)
         try:
-            if self.location.protocol == "file":
-                _create_local(path, record.to_bytes())
-            else:  # S3: If-None-Match: *; other fsspec filesystems: check then write
-                self._fs.pipe_file(path, record.to_bytes(), mode="create")
+            create_exclusive(self._record_at(generation), record.to_bytes())
         except FileExistsError:
             pass  # someone else's, or our own write that a retried request found in place
         stored = self._read(generation)
         return stored is not None and stored.token == record.token
 
     def _write(self, generation: int, record: LockRecord) -> None:
-        path = self._path(generation)
-        if self.location.protocol == "file":
-            temporary = f"{path}.{record.token}.tmp"
-            with open(temporary, "wb") as f:
-                f.write(record.to_bytes())
-            os.replace(temporary, path)
-        else:
-            self._fs.pipe_file(path, record.to_bytes())
+        write_atomic(self._record_at(generation), record.to_bytes())
 
-
-def _create_local(path: str, data: bytes) -> None:
-    """Create ``path`` holding ``data`` atomically, or raise FileExistsError (hard link)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-    with open(temporary, "wb") as f:
-        f.write(data)
-    try:
-        os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
+    def _record_at(self, generation: int) -> Location:
+        return self.location.child(f"{generation:08d}.json")
 
 
 def format_time(moment: dt.datetime) -> str:

@@ -8,8 +8,10 @@ never share a chunk.
 Per day, the files are tried in a fixed order, so a run and its resumption after a crash
 decide the same way:
 
-* a file already ingested for that day (same name and size) is skipped;
-* a file with the stored file's name but a new size replaces it when it decodes;
+* a file already ingested for that day (same name and size, and same SHA-256 when the run
+  read it again to check) is skipped;
+* a file with the stored file's name but a new size (or new bytes) replaces it when it
+  decodes;
 * otherwise, when the store holds the day, the store's file is kept and every other file
   for the day is checked and quarantined (as a duplicate, or for what is wrong with it);
 * for a day the store lacks, the first file in sorted order that decodes is kept.
@@ -299,9 +301,9 @@ def plan_days(
         if stored is None:
             days.append(DayWork(position, date, tuple(group), (), None))
             continue
-        name, size = stored
-        same = [s for s in group if s.name == name and s.size == size]
-        newer = [s for s in group if s.name == name and s.size != size]
+        name, size, sha256 = stored
+        same = [s for s in group if s.name == name and _unchanged(s, size, sha256)]
+        newer = [s for s in group if s.name == name and not _unchanged(s, size, sha256)]
         others = tuple(s for s in group if s.name != name)
         unchanged += len(same)
         replace = () if same else tuple(newer)
@@ -311,11 +313,16 @@ def plan_days(
     return days, unchanged
 
 
-def _stored(ledger: Ledger, position: int) -> tuple[str, int] | None:
+def _stored(ledger: Ledger, position: int) -> tuple[str, int, str] | None:
     p = ledger.provenance
     if position < len(p) and p.status[position] == STATUS_INGESTED:
-        return str(p.file[position]), int(p.size[position])
+        return str(p.file[position]), int(p.size[position]), str(p.sha256[position])
     return None
+
+
+def _unchanged(source: SourceFile, size: int, sha256: str) -> bool:
+    """The listed file is the stored one: same size, and same bytes when they were read."""
+    return source.size == size and (source.sha256 is None or source.sha256 == sha256)
 
 
 def slab_bounds(ntime: int, time_chunk: int) -> list[tuple[int, int]]:

@@ -8,6 +8,8 @@ store's one-dimensional ledger; the slabs do the work. Exit codes are the CLI's 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import hashlib
 import logging
 import os
 import signal
@@ -17,11 +19,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from sgdsm_cloud import cube
 from sgdsm_cloud.cluster import TaskKind, connecting, run_tasks
+from sgdsm_cloud.cube import STATUS_INGESTED
 from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats import jaxa, read_day
 from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
+from sgdsm_cloud.formats.names import parse_name
 from sgdsm_cloud.ingest import quarantine, store
 from sgdsm_cloud.ingest.config import IngestConfig
 from sgdsm_cloud.ingest.geometry import StoreGrid
@@ -39,7 +46,7 @@ from sgdsm_cloud.ingest.plan import (
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.slabs import SlabContext, SlabResult, run_slab
-from sgdsm_cloud.ingest.sources import list_sources, read_bytes
+from sgdsm_cloud.ingest.sources import ListingHints, SourceFile, list_sources, read_bytes
 from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.storage import check_reachable
@@ -107,13 +114,16 @@ def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
 
 def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> IngestReport:
     phases = Phases(f"ingest {config.store.url}")
+    listed_at = dt.datetime.now(dt.UTC)
     with phases("list"):
-        sources = list_sources(config.sources)
+        existing = _open(config)
+        sources = list_sources(config.sources, _hints(config, existing))
+        if existing:
+            sources = _rechecked(sources, existing[0], config.recheck_days)
         candidates, records = parse_candidates(sources)
     _log_all(records)
 
     with phases("plan"):
-        existing = _open(config)
         pass_ = choose_pass(candidates, config.pass_, existing[1].pass_ if existing else None)
         if existing:
             ledger, identity, grid, attrs = existing
@@ -157,8 +167,43 @@ def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> Ingest
     merged = quarantine.merge(quarantine.from_attr(attrs.get(quarantine.ATTR)), records, ingested)
     lock.ensure_held()
     with phases("consolidate"):
-        store.finish(config.store, merged, report.summary(), plan.time)
+        store.finish(config.store, merged, report.summary(), plan.time, listed_at)
     return dataclasses.replace(report, seconds=phases.rounded())
+
+
+def _hints(config: IngestConfig, existing: tuple | None) -> ListingHints:
+    """What narrows a collection's listing: the days asked for, the granules the store holds
+    (no HEAD for them) and when it last listed (granules revised since are checked again)."""
+    if not existing:
+        return ListingHints(config.start, config.end)
+    ledger, _, _, attrs = existing
+    p = ledger.provenance
+    held = np.flatnonzero(p.status == STATUS_INGESTED)
+    known = {str(p.file[i]): int(p.size[i]) for i in held}
+    return ListingHints(config.start, config.end, known, attrs.get(store.LISTED_ATTR))
+
+
+def _rechecked(sources: list[SourceFile], ledger: Ledger, days: int) -> list[SourceFile]:
+    """``sources`` with the SHA-256 of the files to check again: those of the store's last
+    ``days`` days and those the catalogue calls revised (read now, before planning)."""
+    since = None
+    if days and len(ledger.time):
+        since = (ledger.time[-1] - pd.Timedelta(days=days - 1)).date()
+    out = []
+    for source in sources:
+        try:
+            day = parse_name(source.name).date
+        except BadInputFile:
+            day = None
+        recent = since is not None and day is not None and day >= since
+        if source.problem is None and (recent or source.revised):
+            try:
+                digest = hashlib.sha256(read_bytes(source)).hexdigest()
+            except BadInputFile:
+                digest = None  # the slab reads it again and quarantines it with the reason
+            source = dataclasses.replace(source, sha256=digest)
+        out.append(source)
+    return out
 
 
 def _open(config: IngestConfig) -> tuple[Ledger, Identity, StoreGrid, dict] | None:

@@ -20,9 +20,12 @@ from a HEAD request; the first one checks the Earthdata token before any file is
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import posixpath
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from sgdsm_cloud.errors import BadInputFile, ConfigError
@@ -41,13 +44,19 @@ class SourceFile:
 
     Attributes:
         location: URL (absolute local path or fsspec URL) plus the options to reach it.
-        size: bytes, from the listing.
+        size: bytes, from the listing (for a granule the store already holds and the catalogue
+            does not call revised: the stored size, no request made).
         problem: why the listing already knows the entry cannot be read (quarantined as is).
+        sha256: the bytes' SHA-256 when the driver read them before planning (a recheck):
+            a file under a stored name whose hash differs is ingested again.
+        revised: the catalogue lists the file as changed since the store's last listing.
     """
 
     location: Location
     size: int
     problem: str | None = None
+    sha256: str | None = None  # the bytes' hash when read before planning (a recheck)
+    revised: bool = False  # the listing says the file changed since the store's last listing
 
     @property
     def url(self) -> str:
@@ -61,16 +70,37 @@ class SourceFile:
         return name
 
 
-def list_sources(locations: tuple[Location, ...]) -> list[SourceFile]:
+@dataclass(frozen=True)
+class ListingHints:
+    """What the store knows, so that listing a collection costs requests only for news.
+
+    Attributes:
+        start, end: the days wanted (CMR's temporal range; None: open).
+        known: names the store holds, with their sizes: no HEAD request for them.
+        revised_since: when the store's previous listing began (ISO, UTC); granules CMR
+            records as updated since then are listed (whatever their day) and checked again.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    known: Mapping[str, int] = field(default_factory=dict)
+    revised_since: str | None = None
+
+
+def list_sources(
+    locations: tuple[Location, ...], hints: ListingHints | None = None
+) -> list[SourceFile]:
     """Every candidate file under ``locations``, each URL once, in sorted order.
 
     Raises StorageError when a bucket or endpoint cannot be reached and ConfigError when a
-    source does not exist, before anything is written.
+    source does not exist, before anything is written. ``hints`` narrow an Earthdata
+    collection's listing (``ListingHints``).
     """
+    hints = hints or ListingHints()
     checked: set[tuple[str, str]] = set()
     found: dict[str, SourceFile] = {}
     web = [location for location in locations if location.protocol in _WEB]
-    for source in _list_web(web) if web else []:
+    for source in _list_web(web, hints) if web else []:
         found.setdefault(source.url, source)
     for location in locations:
         if location.protocol in _WEB:
@@ -113,8 +143,9 @@ def _list_one(location: Location) -> list[SourceFile]:
     return [_source(location, e) for e in entries.values() if _walkable(e["name"], path)]
 
 
-def _list_web(locations: list[Location]) -> list[SourceFile]:
-    """HTTP(S) files, listings and Earthdata collections: URLs first, then one HEAD each.
+def _list_web(locations: list[Location], hints: ListingHints) -> list[SourceFile]:
+    """HTTP(S) files, listings and Earthdata collections: URLs first, then one HEAD each,
+    except for a collection's granules the store already holds and CMR does not call revised.
 
     The token is required for a collection and used, when found, for NASA hosts otherwise; a
     missing, wrong or expired one raises AuthenticationError here, before any file is read.
@@ -123,8 +154,17 @@ def _list_web(locations: list[Location]) -> list[SourceFile]:
     token = earthdata.credentials(required=bool(collections))
     named: list[str] = []  # URLs given as files: a 404 means a wrong SOURCE
     urls: list[str] = []
+    granules: set[str] = set()  # a collection's: known ones need no HEAD
+    revised: set[str] = set()
     for location in collections:
-        urls += earthdata.search(*earthdata.collection(location), token)
+        short, version = earthdata.collection(location)
+        listed = earthdata.search(short, version, token, temporal=(hints.start, hints.end))
+        if hints.revised_since:
+            revised.update(
+                earthdata.search(short, version, token, updated_since=hints.revised_since)
+            )
+        granules.update(listed, revised)
+        urls += listed + sorted(revised)
     for location in locations:
         if location.protocol == "earthdata":
             continue
@@ -143,10 +183,19 @@ def _list_web(locations: list[Location]) -> list[SourceFile]:
             named.append(url)
     urls = sorted(set(urls + named))
     urls = [u for u in urls if u in named or _archive_name(u)]
-    found = http.sizes(urls, lambda u: earthdata.options_for(u, token).get(earthdata.TOKEN_OPTION))
+    known = {
+        u: hints.known[name]
+        for u in urls
+        if u in granules and u not in revised and (name := _url_name(u)) in hints.known
+    }
+    asked = [u for u in urls if u not in known]
+    sizes: dict[str, Any] = dict(known)
+    sizes.update(
+        http.sizes(asked, lambda u: earthdata.options_for(u, token).get(earthdata.TOKEN_OPTION))
+    )
     sources = []
     for url in urls:
-        size = found[url]
+        size = sizes[url]
         if isinstance(size, http.HttpStatusError):
             if url in named and size.status in (404, 410):
                 raise ConfigError(
@@ -156,8 +205,13 @@ def _list_web(locations: list[Location]) -> list[SourceFile]:
             problem = f"cannot read the file: {what}{f' ({size.detail})' if size.detail else ''}"
             sources.append(SourceFile(Location(url, earthdata.options_for(url, token)), 0, problem))
             continue
-        sources.append(SourceFile(Location(url, earthdata.options_for(url, token)), size))
+        location = Location(url, earthdata.options_for(url, token))
+        sources.append(SourceFile(location, size, revised=url in revised))
     return sources
+
+
+def _url_name(url: str) -> str:
+    return unquote(posixpath.basename(url.split("?", 1)[0].rstrip("/")), errors="surrogateescape")
 
 
 def _archive_name(url: str) -> bool:

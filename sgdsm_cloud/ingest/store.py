@@ -40,6 +40,7 @@ from sgdsm_cloud.ingest.plan import Identity, Ledger, Provenance
 from sgdsm_cloud.outputs import KIND_ATTR
 from sgdsm_cloud.storage import Location
 
+LISTED_ATTR = "sources_listed_at"  # when the last run began listing (ISO UTC): CMR updated_since
 CREATING_ATTR = "ingest_incomplete"  # set while the template is written; a run finding it recreates
 TIME_VARS = (SM, *QUALITY_VARS, *PROVENANCE_VARS)  # a cube made before QUALITY_VARS lacks them
 _PASS_WORDS = {"A": "ascending (13:30 local time)", "D": "descending (01:30 local time)"}
@@ -190,8 +191,10 @@ def finish(
     records: list[quarantine.QuarantineRecord],
     summary: str,
     time: pd.DatetimeIndex,
+    listed_at: dt.datetime | None = None,
 ) -> None:
-    """Record the quarantine list, coverage and history, then consolidate metadata once."""
+    """Record the quarantine list, coverage, when the run listed its sources and history,
+    then consolidate metadata once."""
     store = zarr_store(location)
     group = zarr.open_group(store, mode="r+", use_consolidated=False)
     history = str(group.attrs.get("history", ""))
@@ -202,6 +205,7 @@ def finish(
             "time_coverage_end": f"{time[-1]:%Y-%m-%d}",
             "date_modified": _now(),
             "history": "\n".join(filter(None, [history, _history_line(summary)])),
+            **({LISTED_ATTR: listed_at.strftime("%Y-%m-%dT%H:%M:%SZ")} if listed_at else {}),
         }
     )
     # zarr warns that consolidated metadata is not in the v3 spec; using it is deliberate here

@@ -77,16 +77,23 @@ def run_days(
     device: str | torch.device = "cpu",
     amp: bool = False,
     extra: str | None = "sigma",
+    batches: Sequence[Sequence[int]] | None = None,
 ) -> Prediction:
     """The network's output for each centre day, and by ``extra`` more: ``"sigma"`` the
     standard error where the model has an error model, ``"features"`` the error model's inputs,
     None nothing more.
 
     ``model`` is moved to ``device`` and put in eval mode; ``batch_size`` days go through each
-    forward pass (the result does not depend on it); ``amp`` is bfloat16 autocast on CUDA
-    (ignored on CPU).
+    forward pass; ``amp`` is bfloat16 autocast on CUDA (ignored on CPU). ``batches`` (the
+    centre days split into forward passes, in order) replaces that split: a day's output can
+    differ in its last bits with the other days of its pass, so a fill that must give a day
+    the same bits whichever run computes it passes the same batches each time.
     """
-    centre_days = [int(d) for d in centre_days]
+    if batches is None:
+        step = max(batch_size, 1)
+        batches = [centre_days[i : i + step] for i in range(0, len(centre_days), step)]
+    passes = [[int(d) for d in batch] for batch in batches if len(batch)]
+    centre_days = [d for batch in passes for d in batch]
     bad = [d for d in centre_days if not 0 <= d < sm.shape[0]]
     if bad:
         raise ValueError(f"centre days {bad[:5]} are outside the array's {sm.shape[0]} days")
@@ -100,11 +107,12 @@ def run_days(
     features: np.ndarray | None = None
     use_amp = amp and device.type == "cuda"
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-        for start in range(0, len(centre_days), max(batch_size, 1)):
-            batch = centre_days[start : start + batch_size]
+        start = 0
+        for batch in passes:
             data, mask = window_arrays(sm, land, batch, model.config.half_window)
             inputs = torch.from_numpy(data).to(device), torch.from_numpy(mask).to(device)
             part = slice(start, start + len(batch))
+            start += len(batch)
             if extra == "features":
                 out, out_mask, table = model.error_features(*inputs)
                 if features is None:

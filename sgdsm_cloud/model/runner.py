@@ -89,8 +89,10 @@ class Predictor:
         centre_days: Sequence[int] | np.ndarray,
         *,
         extra: str | None = "sigma",
+        batches: Sequence[Sequence[int]] | None = None,
     ) -> Any:
-        """``model.infer.Prediction`` (pred, reached, sigma, features) of ``infer.run_days``."""
+        """``model.infer.Prediction`` (pred, reached, sigma, features) of ``infer.run_days``;
+        ``batches``: the forward passes' centre days (default: ``batch_size`` in order)."""
         import torch
 
         from sgdsm_cloud.model.infer import run_days
@@ -107,4 +109,5 @@ class Predictor:
                 device=self.device,
                 amp=self.amp,
                 extra=extra,
+                batches=batches,
             )

@@ -59,7 +59,7 @@ from sgdsm_cloud.grid import BBox
 from sgdsm_cloud.options import Count, Day, option
 from sgdsm_cloud.outputs import Folder, OutputKind, claim, read_marker
 from sgdsm_cloud.product import FLAG, FLAG_ATTRS, FLAG_OBSERVED, SM, open_seamless
-from sgdsm_cloud.storage import Location, public_url, redact
+from sgdsm_cloud.storage import Location, public_url, redact, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -800,15 +800,7 @@ def _resumed_record(out: Location, record: dict[str, Any], config: ExportConfig)
 
 def _write_record(out: Location, record: dict[str, Any]) -> None:
     """Replace the record in one step (a rename on a local disk, one upload on a store)."""
-    data = json.dumps(record, indent=1, sort_keys=True).encode()
-    path = f"{out.path}/{MANIFEST}"
-    if out.protocol == "file":
-        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    else:
-        out.filesystem().pipe_file(path, data)
+    write_atomic(out.child(MANIFEST), json.dumps(record, indent=1, sort_keys=True).encode())
 
 
 def _refuse_secrets(

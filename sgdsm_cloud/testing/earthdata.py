@@ -108,6 +108,7 @@ class ServerStats:
     requests: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
     files_read: list[str] = field(default_factory=list)
+    files_headed: list[str] = field(default_factory=list)
     unauthorised: int = 0
     authorization_headers: list[str] = field(default_factory=list)
 
@@ -199,7 +200,7 @@ class EarthdataServer(BackgroundServer):
         return {
             "producer_granule_id": path.name,
             "time_start": f"{day}T00:00:00.000Z",
-            "updated": "2023-05-04T12:00:00.000Z",
+            "updated": _updated(path),
             "dataset_id": f"{short_name} at loopback",
             "data_center": "GES_DISC",
             "title": path.name,
@@ -325,8 +326,11 @@ class _Handler(BaseHTTPRequestHandler):
         entries = []
         if short in owner.collections:
             temporal = (query.get("temporal[]") or query.get("temporal") or [""])[0]
+            since = (query.get("updated_since") or [""])[0]
             entries = [
-                owner._entry(short, p) for p in owner.files(short) if _in_range(p.name, temporal)
+                owner._entry(short, p)
+                for p in owner.files(short)
+                if _in_range(p.name, temporal) and (not since or _after(p, since))
             ]
         after = self.headers.get("CMR-Search-After")
         start = int(json.loads(after)[1]) if after else 0
@@ -395,9 +399,10 @@ class _Handler(BaseHTTPRequestHandler):
         if target is None:
             return self._send(404, b"Not Found", "text/plain", method)
         data = target.read_bytes()
-        if method == "GET":
-            with owner._lock:
-                owner.stats.files_read.append(target.name)
+        with owner._lock:
+            (owner.stats.files_read if method == "GET" else owner.stats.files_headed).append(
+                target.name
+            )
         if fault == "reset_mid" and method == "GET":
             self._start(200, "application/octet-stream", len(data))
             self.wfile.write(data[: len(data) // 2])
@@ -489,6 +494,19 @@ def _human(size: int) -> str:
             return f"{size:.0f}" if unit == "" else f"{size:.1f}{unit}"
         size /= 1024  # type: ignore[assignment]
     return str(size)
+
+
+def _updated(path: Path) -> str:
+    """CMR's ``updated`` of a granule: when its file was last written (a regenerated
+    near-real-time file gets a new one)."""
+    moment = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _after(path: Path, since: str) -> bool:
+    """Whether the granule was updated after CMR's ``updated_since`` (an ISO time)."""
+    moment = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) > moment
 
 
 def _in_range(name: str, temporal: str) -> bool:

@@ -59,4 +59,4 @@ def test_weights_with_a_header_length_ending_in_0x80_train_on_and_fill(workspace
     out = tmp_path / "filled.zarr"
     fill = ["fill", "--store", str(workspace.raw), "--model", str(model), "--out", str(out)]
     assert main(["-q", *fill, "--workers", "1"]) == EXIT_OK
-    assert (out / "zarr.json").exists()
+    assert (out / "latest.json").exists()

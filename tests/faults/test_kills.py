@@ -20,11 +20,12 @@ import pytest
 import xarray as xr
 from data.badfiles import name
 from ingest.helpers import config, write_days
+from products import done_tiles
 
 from sgdsm_cloud.cli import main
-from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.ingest import ingest
 from sgdsm_cloud.storage import Location
+from sgdsm_cloud.versioned.repository import Repository
 
 from .conftest import (
     FILL_TILE_COUNT,
@@ -251,44 +252,45 @@ def fill_case(s3, proxy, cluster, raw_store, model_dir):
     argv += ["--storage-options", json.dumps({"endpoint_url": proxy.url})]
     for option, value in FILL_TILES.items():
         argv += [f"--{option.replace('_', '-')}", str(value)]
-    hold = proxy.hold("filled.zarr/sm/c/1/1/3")  # tile t0001-y001-x003
-    manifest = Manifest(manifest_location(Location(out, s3.storage_options)))
-    return out, argv, hold, manifest
+    hold = proxy.hold("t0001-y001-x003.pack")  # the pack of one tile
+    product = Location(out, s3.storage_options)
+    return out, argv, hold, product
 
 
 def test_fill_driver_killed_mid_run_resumes_to_the_uninterrupted_output(s3, fill_case, clean_fill):
-    out, argv, hold, manifest = fill_case
+    out, argv, hold, product = fill_case
     process = sgdsm(*argv)
     wait_for(
-        lambda: (hold.waiting >= 1 and len(manifest.done_ids()) >= 2) or process.poll() is not None,
+        lambda: (hold.waiting >= 1 and len(done_tiles(product)) >= 2) or process.poll() is not None,
         "two finished tiles and the parked one",
     )
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    finished = manifest.done_ids()  # before the release: the orphaned parked tile then finishes
+    finished = done_tiles(product)  # before the release: the orphaned parked tile then finishes
     hold.release()
     assert process.returncode == -signal.SIGKILL and 2 <= len(finished) < FILL_TILE_COUNT
+    assert Repository(product).head() is None  # readers see nothing of the killed run
 
     assert main(argv) == 0
-    assert len(manifest.done_ids()) == FILL_TILE_COUNT
+    assert Repository(product).head() == 1
     assert store_digest(out, s3.storage_options, ignore_attrs=WHERE_ATTRS) == clean_fill
     report("fill driver SIGKILL", tiles_at_kill=len(finished), tiles_done=FILL_TILE_COUNT)
 
 
 @pytest.mark.slow
 def test_fill_worker_killed_mid_run_is_replaced_and_the_run_completes(s3, fill_case, clean_fill):
-    out, argv, hold, manifest = fill_case
+    out, argv, hold, product = fill_case
     process = sgdsm(*argv)
     wait_for(lambda: hold.waiting >= 1 or process.poll() is not None, "the parked tile")
     assert process.poll() is None, process.communicate()
     worker = process_with_port(os.getpid(), hold.peers[0][1])  # the cluster is this process's
-    at_kill = len(manifest.done_ids())
+    at_kill = len(done_tiles(product))
     os.kill(worker, signal.SIGKILL)
     hold.release()
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    assert len(manifest.done_ids()) == FILL_TILE_COUNT
+    assert Repository(product).head() == 1
     assert store_digest(out, s3.storage_options, ignore_attrs=WHERE_ATTRS) == clean_fill
     report("fill worker SIGKILL", tiles_at_kill=at_kill, tiles_done=FILL_TILE_COUNT)
 

@@ -27,11 +27,11 @@ from ingest.helpers import config, write_days
 
 from sgdsm_cloud.cli import main
 from sgdsm_cloud.errors import CheckpointError
-from sgdsm_cloud.fill.manifest import Manifest, manifest_location
 from sgdsm_cloud.ingest import ingest
 from sgdsm_cloud.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint
 from sgdsm_cloud.model.resume import RESUME_DIR, STATE_FILE, load_state
 from sgdsm_cloud.storage import Location, UnsafeKeyError, safe_join, unsafe_key_reason
+from sgdsm_cloud.versioned.repository import Repository
 
 from .conftest import sgdsm, upload, upload_store
 
@@ -126,7 +126,7 @@ def test_sgdsm_fill_refuses_a_pickled_model_without_running_it(
 def test_keys_that_escape_their_base_are_refused(key, reason):
     assert reason in unsafe_key_reason(key)
     with pytest.raises(UnsafeKeyError, match="refusing key"):
-        safe_join("s3://bucket/cube.zarr.manifest/done", key)
+        safe_join("s3://bucket/seamless/runs/fill-1/done", key)
     with pytest.raises(UnsafeKeyError):
         Location("s3://bucket/models/m").child(key)
 
@@ -163,10 +163,9 @@ def test_a_crafted_resume_state_cannot_point_outside_the_model_dir(tmp_path):
 
 
 def test_a_crafted_tile_id_cannot_write_outside_the_output(tmp_path):
-    out = Location(str(tmp_path / "run" / "filled.zarr"))
-    manifest = Manifest(manifest_location(out))
+    run = Repository(Location(str(tmp_path / "run" / "filled"))).run("fill-1")
     with pytest.raises(UnsafeKeyError):
-        manifest.mark_done("../../../escaped", {"kind": "filled"})
+        run.mark_done("../../../escaped", {"kind": "filled"})
     assert not (tmp_path / "escaped.json").exists()
 
 
@@ -176,7 +175,8 @@ def test_reprs_of_locations_and_task_arguments_mask_secrets():
 
     secret = {"key": "AKID", "secret": CANARY_OPTION, "client_kwargs": {"token": CANARY_ENV}}
     where = Location("s3://bucket/cube.zarr", secret)
-    shown = repr(FillJob(where, where, where))
+    run = Repository(Location("s3://bucket/seamless", secret)).run("fill-1")
+    shown = repr(FillJob(where, run, (), 32, base=where))
     assert CANARY_OPTION not in shown and CANARY_ENV not in shown
     assert "'secret': '***'" in shown and "s3://bucket/cube.zarr" in shown
 

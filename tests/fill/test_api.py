@@ -79,11 +79,11 @@ def test_result_is_lazy_chunked_by_tile_and_cut_to_the_requested_days(global_raw
 
 
 @pytest.fixture(scope="module")
-def anomaly_checkpoint(tmp_path_factory):
+def anomaly_model_dir(tmp_path_factory):
     """The anomaly variant with random weights everywhere (its CNN starts at zero otherwise)."""
     import torch
 
-    from sgdsm_cloud.model.checkpoint import load_checkpoint, save_checkpoint
+    from sgdsm_cloud.model.checkpoint import save_checkpoint
     from sgdsm_cloud.model.config import ModelConfig
     from sgdsm_cloud.model.network import SGDSMNet
 
@@ -100,7 +100,14 @@ def anomaly_checkpoint(tmp_path_factory):
         {"trained_on": "nothing: random weights for tests"},
         uncertainty=test_error_model(),
     )
-    return load_checkpoint(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def anomaly_checkpoint(anomaly_model_dir):
+    from sgdsm_cloud.model.checkpoint import load_checkpoint
+
+    return load_checkpoint(anomaly_model_dir)
 
 
 def test_error_model():

@@ -10,6 +10,7 @@ import xarray as xr
 from sgdsm_cloud import cli, cube
 from sgdsm_cloud.fill.api import fill_dataset
 from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.product import open_seamless
 
 from .conftest import make_raw, write_raw
 
@@ -39,9 +40,10 @@ def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
     assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
     summary = last_json_line(capsys.readouterr().out)
     assert summary["tiles"] == 2 * 2 * 4 and summary["skipped"] == 0
-    assert set(summary["seconds"]) == {"plan", "template", "tiles", "consolidate"}
+    assert set(summary["seconds"]) == {"plan", "template", "tiles", "commit"}
+    assert summary["version"] == 1
 
-    distributed = xr.open_zarr(out)
+    distributed = open_seamless(str(out))
     config = FillConfig(tile_days=8, tile_cells=24, chunk_cells=12, batch_size=32)
     lazy = fill_dataset(
         cube.open_cube(raw_url), model_dir, start="2015-03-03", end="2015-03-18", config=config
@@ -52,9 +54,10 @@ def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
     )
     np.testing.assert_array_equal(distributed.flag.values, notebook.flag.values)
 
-    # The same command again finds every tile done and only re-consolidates.
+    # The same command again finds the fill published: nothing to do, no new version.
     assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
-    assert last_json_line(capsys.readouterr().out)["skipped"] == 16
+    again = last_json_line(capsys.readouterr().out)
+    assert again["skipped"] == 16 and again["version"] is None
 
 
 def test_cli_starts_its_own_local_cluster_by_default(tmp_path, model_dir, capsys):
@@ -73,7 +76,7 @@ def test_cli_starts_its_own_local_cluster_by_default(tmp_path, model_dir, capsys
     ]
     assert cli.main([*argv, "--tile-days", "8", "--tile-cells", "48", "--batch-size", "32"]) == 0
     assert last_json_line(capsys.readouterr().out)["tiles"] == 2
-    assert set(np.unique(xr.open_zarr(out).flag.values)) <= {0, 1, 2, 3}
+    assert set(np.unique(open_seamless(str(out)).flag.values)) <= {0, 1, 2, 3}
 
 
 def test_cli_errors_are_one_line_naming_the_fix(tmp_path, cluster, model_dir, capsys):

@@ -13,16 +13,17 @@ import numpy as np
 import pytest
 import s3fs
 import xarray as xr
-import zarr
+from products import done_tiles
 
 from sgdsm_cloud.errors import CheckpointError, ClusterLost, ConfigError
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.executor import resumable, run_fill
-from sgdsm_cloud.fill.manifest import Manifest, manifest_location
+from sgdsm_cloud.fill.executor import run_fill
 from sgdsm_cloud.fill.plugin import PLUGIN_NAME, FillPlugin
 from sgdsm_cloud.fill.template import METHOD_DOI
-from sgdsm_cloud.product import FLAG_MEANINGS
+from sgdsm_cloud.product import FLAG_MEANINGS, open_seamless
 from sgdsm_cloud.storage import Location
+from sgdsm_cloud.versioned.reader import reference_options
+from sgdsm_cloud.versioned.repository import Repository
 
 from .conftest import decoded_checksum, make_raw, one_piece_fill, write_raw
 from .test_api import assert_same_fill
@@ -75,12 +76,15 @@ def test_distributed_fill_on_s3_equals_the_one_piece_fill(s3, client, raw, check
         and summary.skipped == 0
     )
     assert summary.totals()["tiles_ocean"] == 3 * 3  # the band south of 60 S is excluded
-    filled = xr.open_zarr(out.url, storage_options=out.storage_options)
+    assert summary.version == 1
+    filled = open_seamless(out.url, out.storage_options)
     reference = one_piece_fill(raw, checkpoint.model, checkpoint.config.receptive_radius)
     assert_same_fill(filled.sm.values, filled.flag.values, reference)
-    sm = zarr.open_array(out.url, path="sm", mode="r", storage_options=out.storage_options)
-    assert sm.shards == (10, 40, 40) and sm.chunks == (5, 20, 20)
-    assert np.isnan(sm.fill_value)
+    assert filled.sm.encoding["chunks"] == (5, 20, 20)
+    assert np.isnan(filled.sm.encoding["fill_value"])
+    # one pack per tile: a map or a series touches as many objects as a sharded layout did
+    packs = {ref[0] for ref in Repository(out).load(1).refs.values() if isinstance(ref, list)}
+    assert len(packs) == summary.totals()["tiles_filled"]
 
 
 def test_public_bucket_reads_anonymously_with_cf_metadata(
@@ -97,7 +101,7 @@ def test_public_bucket_reads_anonymously_with_cf_metadata(
         config,
         client,
     )
-    expected = xr.open_zarr(out.url, storage_options=out.storage_options).load()
+    expected = open_seamless(out.url, out.storage_options).load()
     # A bucket policy granting everyone read and list, as a public bucket has. Moto checks HEAD
     # requests against "s3:HeadObject" (AWS maps them to s3:GetObject), hence the extra action.
     policy = {
@@ -123,12 +127,21 @@ def test_public_bucket_reads_anonymously_with_cf_metadata(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     anonymous = {"anon": True, "endpoint_url": s3.endpoint_url}
+    latest = f"{out.url}/latest.json"  # what readers open, with xarray and fsspec alone
     s3fs.S3FileSystem.clear_instance_cache()
     with pytest.raises(PermissionError):  # not public yet
-        xr.open_zarr(out.url, storage_options=anonymous)
+        xr.open_zarr("reference://", storage_options=reference_options(latest, anonymous))
     bucket_admin.put_bucket_policy(Bucket=s3.bucket, Policy=json.dumps(policy))
     s3fs.S3FileSystem.clear_instance_cache()
-    public = xr.open_zarr(out.url, storage_options=anonymous)
+    public = xr.open_zarr(
+        "reference://",
+        storage_options={
+            "fo": latest,
+            "target_options": anonymous,
+            "remote_protocol": "s3",
+            "remote_options": {**anonymous, "asynchronous": True},
+        },
+    )
 
     xr.testing.assert_identical(public.load(), expected)
     flag, sm = public["flag"], public["sm"]
@@ -172,10 +185,10 @@ def _in_thread(target):
     return thread, outcome
 
 
-def _wait_for_done(manifest: Manifest, at_least: int, timeout: float = 120) -> int:
+def _wait_for_done(out: Location, at_least: int, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = len(manifest.done_ids())
+        done = len(done_tiles(out))
         if done >= at_least:
             return done
         time.sleep(0.02)
@@ -190,17 +203,17 @@ def test_rerun_after_a_crash_skips_finished_tiles_and_matches_an_uninterrupted_r
     source, out = s3_location(s3, "raw.zarr"), s3_location(s3, "filled.zarr")
     write_raw(short_raw, source.url, source.storage_options)
     model = Location(str(model_dir))
-    manifest = Manifest(manifest_location(out))
     driver = Client(cluster, set_as_default=False)
     thread, outcome = _in_thread(lambda: run_fill(source, out, model, MANY, driver))
-    _wait_for_done(manifest, 1)
+    _wait_for_done(out, 1)
     driver.close()  # the driver's connection dies mid-run: its tasks are cancelled
     thread.join(60)
     error = outcome.get("error")
     assert isinstance(error, ClusterLost), outcome
     assert "finished and are kept: re-run the same command to resume" in str(error)
-    finished = manifest.done_ids()
+    finished = done_tiles(out)
     assert 1 <= len(finished) < MANY_TILES, sorted(finished)
+    assert Repository(out).head() is None  # nothing was published: readers see no half fill
 
     summary = run_fill(source, out, model, MANY, client)
     # Tiles the cancelled run had in flight may still have finished in the meantime.
@@ -215,11 +228,10 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_tile(
 ):
     source, out = s3_location(s3, "raw.zarr"), s3_location(s3, "filled.zarr")
     write_raw(short_raw, source.url, source.storage_options)
-    manifest = Manifest(manifest_location(out))
     thread, outcome = _in_thread(
         lambda: run_fill(source, out, Location(str(model_dir)), MANY, client)
     )
-    _wait_for_done(manifest, 1)
+    _wait_for_done(out, 1)
     pids = client.run(os.getpid)
     victim = sorted(pids.values())[0]
     os.kill(victim, signal.SIGKILL)
@@ -230,7 +242,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_tile(
     summary = outcome["result"]
     counts = Counter(s["id"] for s in summary.statuses)
     assert len(counts) == summary.tiles == MANY_TILES and set(counts.values()) == {1}
-    assert len(manifest.done_ids()) == summary.tiles
+    assert not done_tiles(out)  # the records go once the version is published
     assert victim not in client.run(os.getpid).values()
     assert decoded_checksum(out.url, out.storage_options) == uninterrupted_checksum
 
@@ -243,17 +255,20 @@ def test_workers_refuse_weights_other_than_the_planned_ones(client, model_dir):
         )
 
 
-def test_an_output_of_another_fill_is_not_resumed(tmp_path):
-    out = Location(str(tmp_path / "out.zarr"))
-    manifest = Manifest(manifest_location(out))
-    fingerprint = {"model_sha256": "a", "shape": [1, 2, 3]}
-    zarr.open_group(out.url, mode="w", zarr_format=3)
-    with pytest.raises(ConfigError, match="--overwrite"):  # no plan recorded beside it
-        resumable(out, manifest, fingerprint)
-    manifest.write_plan(fingerprint)
-    assert resumable(out, manifest, fingerprint)
-    with pytest.raises(ConfigError, match="another model_sha256"):
-        resumable(out, manifest, {**fingerprint, "model_sha256": "b"})
+def test_another_fill_is_refused_unless_overwrite_publishes_it(s3, client, raw, model_dir):
+    source, out = s3_location(s3, "raw.zarr"), s3_location(s3, "filled.zarr")
+    write_raw(raw, source.url, source.storage_options)
+    model = Location(str(model_dir))
+    assert run_fill(source, out, model, EXACT, client).version == 1
+    again = run_fill(source, out, model, EXACT, client)  # the same fill: nothing new
+    assert again.version is None and again.skipped == again.tiles
+    with pytest.raises(ConfigError, match="another first_day, shape.*--overwrite"):
+        run_fill(source, out, model, EXACT, client, start="2015-03-02")
+    assert (
+        run_fill(source, out, model, EXACT, client, start="2015-03-02", overwrite=True).version == 2
+    )
+    assert open_seamless(out.url, out.storage_options).sizes["time"] == 23
+    assert open_seamless(out.url, out.storage_options, version=1).sizes["time"] == 24
 
 
 def test_a_failed_tile_keeps_its_traceback_redacted_in_the_worker_log(client, tmp_path):
@@ -270,7 +285,8 @@ def test_a_failed_tile_keeps_its_traceback_redacted_in_the_worker_log(client, tm
 
     spec = plan_blocks(Domain(8, 0, 8, 4, 4, False), TileShape(8, 4, 4), Halo(0, 0))[0]
     missing = Location(str(tmp_path / "no-such-raw.zarr"))
-    job = FillJob(missing, Location(str(tmp_path / "out.zarr")), Location(str(tmp_path / "m")))
+    run = Repository(Location(str(tmp_path / "out"))).run("fill-test")
+    job = FillJob(missing, run, (), chunk_days=8)
     future = client.submit(run_tile, spec.to_json(), job, pure=False)
     with pytest.raises(TileFailed, match=f"tile {spec.id}"):
         future.result()

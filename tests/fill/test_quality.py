@@ -11,14 +11,10 @@ import xarray as xr
 from sgdsm_cloud import cube
 from sgdsm_cloud.cube import CubeChunks
 from sgdsm_cloud.fill.api import fill_dataset
-from sgdsm_cloud.fill.block import FillJob, TileStores, fill_tile
 from sgdsm_cloud.fill.config import FillConfig
-from sgdsm_cloud.fill.manifest import manifest_location
-from sgdsm_cloud.fill.plan import halo_of, plan_fill
-from sgdsm_cloud.fill.template import ModelInfo, template_for, write_template
+from sgdsm_cloud.fill.executor import run_fill
 from sgdsm_cloud.grid import BBox
 from sgdsm_cloud.ingest import IngestConfig, ingest
-from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import (
     FLAG_FILLED,
     FLAG_FROZEN,
@@ -30,7 +26,7 @@ from sgdsm_cloud.product import (
 )
 from sgdsm_cloud.storage import Location
 
-from .test_api import anomaly_checkpoint  # noqa: F401  (a fixture)
+from .test_api import anomaly_checkpoint, anomaly_model_dir  # noqa: F401  (fixtures)
 
 CONFIG = FillConfig(tile_days=8, tile_cells=40, chunk_days=4, chunk_cells=20, batch_size=16)
 
@@ -53,19 +49,9 @@ def real_raw(tmp_path_factory, real_lprm_dir):
     return url
 
 
-def _fill_tiles(source: Location, out: Location, checkpoint) -> xr.Dataset:
+def _fill_tiles(source: Location, out: Location, model_dir) -> xr.Dataset:
     """``sgdsm fill``'s task path, tile by tile in this process."""
-    opened = cube.open_cube(source.url)
-    plan = plan_fill(opened, halo_of(checkpoint.config), CONFIG)
-    write_template(
-        template_for(opened, plan, source.url, ModelInfo.from_checkpoint(checkpoint)),
-        plan.layout,
-        out,
-    )
-    stores = TileStores(FillJob(source, out, manifest_location(out)))
-    predictor = Predictor(checkpoint.model, batch_size=16)
-    for spec in plan.blocks:
-        fill_tile(spec, stores, predictor)
+    run_fill(source, out, Location(str(model_dir)), CONFIG)
     return open_seamless(out.url)
 
 
@@ -86,11 +72,12 @@ def _rule(frozen: np.ndarray, gaps: np.ndarray) -> np.ndarray:
 def test_real_days_flag_frozen_gaps_and_give_observed_values_the_files_error(
     real_raw,
     anomaly_checkpoint,  # noqa: F811
+    anomaly_model_dir,  # noqa: F811
     tmp_path,
 ):
     raw = cube.open_cube(real_raw)
     written = _fill_tiles(
-        Location(real_raw), Location(str(tmp_path / "out.zarr")), anomaly_checkpoint
+        Location(real_raw), Location(str(tmp_path / "out.zarr")), anomaly_model_dir
     )
     flag, sm, unc = written.flag.values, written.sm.values, written.sm_uncertainty.values
     observed = np.isfinite(raw.sm.values)
@@ -115,14 +102,14 @@ def test_real_days_flag_frozen_gaps_and_give_observed_values_the_files_error(
 
 def test_a_raw_cube_without_sm_error_and_frozen_still_fills(
     real_raw,
-    anomaly_checkpoint,  # noqa: F811
+    anomaly_model_dir,  # noqa: F811
     tmp_path,
 ):
     old = cube.open_cube(real_raw).drop_vars(list(cube.QUALITY_VARS)).load()
     old_url = str(tmp_path / "old.zarr")
     old.to_zarr(old_url, zarr_format=3, consolidated=True)
     written = _fill_tiles(
-        Location(old_url), Location(str(tmp_path / "out.zarr")), anomaly_checkpoint
+        Location(old_url), Location(str(tmp_path / "out.zarr")), anomaly_model_dir
     )
     flag = written.flag.values
     assert (flag == FLAG_FILLED).sum() > 1000 and not (flag == FLAG_FROZEN).any()

@@ -11,12 +11,13 @@ from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import Halo
 from sgdsm_cloud.fill.plan import plan_fill
 from sgdsm_cloud.fill.template import (
+    DAY_CHUNK,
     ModelInfo,
     encoding_for,
     output_attrs,
     template_for,
 )
-from sgdsm_cloud.product import FLAG, SM
+from sgdsm_cloud.product import FLAG, LAST_FINAL_DAY, LAST_PROVISIONAL_DAY, PROVISIONAL, SM
 
 from .conftest import make_raw
 
@@ -61,18 +62,28 @@ def test_the_summary_names_the_variant_that_filled_the_gaps():
     assert "'anomaly' variant" in summary({"variant": "anomaly"})
 
 
-def test_template_is_lazy_and_encodes_fill_values_and_shards():
+def test_template_is_lazy_and_encodes_fill_values_and_chunks():
     raw = make_raw(days=10)
     config = FillConfig(tile_days=10, tile_cells=24, chunk_days=5, chunk_cells=12)
     plan = plan_fill(raw, Halo(4, 3), config)
     template = template_for(raw, plan, "/data/raw.zarr", MODEL)
-    assert template[SM].chunks == ((10,), (24, 24), (24, 24, 24, 24))  # never computed: dask
+    assert template[SM].chunks == ((5, 5), (12,) * 4, (12,) * 8)  # never computed: dask
     assert template["land"].dtype == np.uint8 and template.attrs["geospatial_lat_min"] == -90.0
     encoding = encoding_for(template, plan.layout)
     assert np.isnan(encoding[SM]["fill_value"]) and np.isnan(encoding[SM]["_FillValue"])
-    assert encoding[SM]["shards"] == (10, 24, 24) and encoding[SM]["chunks"] == (5, 12, 12)
+    assert encoding[SM]["chunks"] == (5, 12, 12) and "shards" not in encoding[SM]
     assert encoding[FLAG]["fill_value"] == 0 and "_FillValue" not in encoding[FLAG]
-    unsharded = plan_fill(
-        raw, Halo(4, 3), FillConfig(tile_days=10, tile_cells=24, chunk_days=10, chunk_cells=24)
-    )
-    assert "shards" not in encoding_for(template, unsharded.layout)[SM]
+    # the time axis grows: its chunks, and those of the per-day variables, have a fixed length
+    assert encoding["time"]["chunks"] == encoding[PROVISIONAL]["chunks"] == (DAY_CHUNK,)
+
+
+def test_the_last_days_of_the_record_are_provisional():
+    raw = make_raw(days=10)
+    plan = plan_fill(raw, Halo(4, 3), FillConfig(tile_days=10, tile_cells=24, chunk_days=5))
+    template = template_for(raw, plan, "/data/raw.zarr", MODEL)
+    assert template[PROVISIONAL].values.tolist() == [0] * 6 + [1] * 4
+    assert template.attrs[LAST_FINAL_DAY] == "2015-03-06"
+    assert template.attrs[LAST_PROVISIONAL_DAY] == "2015-03-10"
+    early = plan_fill(raw, Halo(4, 3), FillConfig(tile_days=10, tile_cells=24), end="2015-03-06")
+    cut = template_for(raw, early, "/data/raw.zarr", MODEL)  # days 7..10 exist: all final
+    assert cut[PROVISIONAL].values.tolist() == [0] * 6 and cut.attrs[LAST_PROVISIONAL_DAY] == ""

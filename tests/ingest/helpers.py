@@ -12,7 +12,7 @@ from sgdsm_cloud.cube import CubeChunks
 from sgdsm_cloud.ingest import IngestConfig
 from sgdsm_cloud.storage import Location
 
-VOLATILE_ATTRS = ("history", "date_created", "date_modified")
+VOLATILE_ATTRS = ("history", "date_created", "date_modified", "sources_listed_at")
 
 
 def write_days(directory: Path, offsets, **kw) -> Corpus:

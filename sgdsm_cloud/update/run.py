@@ -1,0 +1,340 @@
+"""``update``: bring a seamless product up to date with its sources, as one new version.
+
+1. **Ingest** the sources into the raw cube: new days are appended; granules of the last
+   ``look_back`` days, and any the catalogue calls revised, are read again and ingested anew
+   if their bytes changed (``IngestConfig.recheck_days``). An Earthdata collection is listed
+   from the last day minus ``look_back`` on.
+2. **Plan** from the granules behind each day (``update.plan``): the new days, the changed
+   ones, and the days whose window changed.
+3. **Refill** those days only, tile by tile, with the model the product records; the other
+   days of the chunks they share keep their values, bit for bit (the passes of the network
+   are aligned to the product's days, so a day computed by an update has the bits a fill of
+   the whole record gives it).
+4. **Check** the new version (``update.checks``) and **publish** it, unless another writer
+   published first (``versioned``): one version per update, or none when nothing is new.
+
+An update killed at any point leaves the published product as it was; the same command then
+ends where an uninterrupted one would have: ingest resumes, finished tiles are kept (the
+run's records), and a version already published is not published twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sgdsm_cloud import cube
+from sgdsm_cloud.errors import ConfigError
+from sgdsm_cloud.fill.block import FillJob
+from sgdsm_cloud.fill.config import FillConfig
+from sgdsm_cloud.fill.executor import execute
+from sgdsm_cloud.fill.plan import halo_of, plan_fill, span_blocks
+from sgdsm_cloud.fill.plugin import FillPlugin
+from sgdsm_cloud.fill.template import ModelInfo, array_metadata, metadata_refs, template_for
+from sgdsm_cloud.ingest import IngestConfig, ingest
+from sgdsm_cloud.outputs import Found, claim
+from sgdsm_cloud.phases import Phases
+from sgdsm_cloud.product import (
+    FLAG,
+    LAST_FINAL_DAY,
+    LAST_PROVISIONAL_DAY,
+    SEAMLESS_OUTPUT,
+    SM,
+    SM_UNCERTAINTY,
+    SOURCE_FILE,
+    SOURCE_SHA256,
+)
+from sgdsm_cloud.storage import Location, public_url, write_atomic
+from sgdsm_cloud.update.checks import check_candidate, structure_changes
+from sgdsm_cloud.update.config import UpdateOptions
+from sgdsm_cloud.update.plan import UpdatePlan, plan_update
+from sgdsm_cloud.versioned.reader import open_refs
+from sgdsm_cloud.versioned.refs import Refs, apply, data_refs, document
+from sgdsm_cloud.versioned.repository import Repository, Version
+
+logger = logging.getLogger(__name__)
+ARRAYS = {SM, FLAG, SM_UNCERTAINTY}
+
+
+@dataclass(frozen=True)
+class UpdateSummary:
+    """What an update did; ``version`` None: nothing was new, nothing was published."""
+
+    out: str
+    version: int | None
+    days_added: tuple[str, ...] = ()
+    days_refilled: tuple[str, ...] = ()
+    final_days_refilled: tuple[str, ...] = ()
+    granules: tuple[dict[str, str], ...] = ()
+    tiles: int = 0
+    skipped: int = 0
+    pack_bytes: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """An update checked, nothing read from the sources or written yet."""
+
+    sources: tuple[Location, ...]
+    store: Location
+    model: Location
+    out: Location
+    options: UpdateOptions
+    checkpoint: Any
+    parent: Version
+    phases: Phases
+
+
+def prepare_update(
+    sources: tuple[Location, ...],
+    store: Location,
+    model: Location,
+    out: Location,
+    options: UpdateOptions,
+) -> PreparedUpdate:
+    """Check the product, the raw cube and the model: everything that can refuse an update
+    before a cluster starts, a source is listed or anything is written."""
+    from sgdsm_cloud.model.checkpoint import load_checkpoint
+
+    found = claim(out, SEAMLESS_OUTPUT, inputs=(store, model, *sources), option="--out")
+    repository = Repository(out)
+    if found is not Found.OURS or not repository.exists():
+        raise ConfigError(
+            f"--out {out.url} holds no versioned seamless product; make it once with "
+            "'sgdsm fill', then keep it current with 'sgdsm update'"
+        )
+    cube.open_cube(store.url, store.storage_options, chunks=None)  # it exists and is a raw cube
+    parent = repository.load(repository.resolve())
+    checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
+    recorded = json.loads(parent.refs["zarr.json"])["attributes"].get("model_sha256")
+    if recorded and recorded != checkpoint.sha256 and not options.new_model:
+        raise ConfigError(
+            f"--model {model.url} (sha256 {checkpoint.sha256[:12]}...) is not the model of "
+            f"{out.url} (sha256 {str(recorded)[:12]}...); its days would mix two models: pass "
+            "the product's model, or --new-model to refill with this one"
+        )
+    return PreparedUpdate(
+        sources, store, model, out, options, checkpoint, parent, Phases(f"update {out.url}")
+    )
+
+
+def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
+    """Ingest, plan, refill, check and publish (see the module docstring)."""
+    repository = Repository(update.out)
+    repository.repair_latest()
+    phases = update.phases
+    previous = open_refs(repository.version_url(update.parent.number), update.out.storage_options)
+    half_window = update.checkpoint.config.half_window
+    chunk_days, chunk_cells = _chunks(update.parent.refs)
+    with phases("ingest"):
+        last = pd.Timestamp(previous["time"].values[-1]).date()
+        start = last - dt.timedelta(days=update.options.look_back)
+        report = ingest(
+            IngestConfig(
+                update.sources,
+                update.store,
+                start=start,
+                recheck_days=update.options.look_back,
+                workers=1,
+            ),
+            client=client,
+        )
+    with phases("plan"):
+        raw = cube.open_cube(update.store.url, update.store.storage_options, chunks=None)
+        first = int(np.flatnonzero(raw["time"].values == previous["time"].values[0])[0])
+        plan = plan_update(
+            list(previous[SOURCE_SHA256].values),
+            list(raw[SOURCE_SHA256].values),
+            first,
+            half_window,
+            chunk_days,
+        )
+    if plan.nothing_new:
+        logger.info("%s: nothing new since version %d", update.out.url, update.parent.number)
+        return UpdateSummary(update.out.url, None, seconds=phases.rounded())
+    fill_config = _fill_config(update, chunk_days, chunk_cells)
+    fill_plan = plan_fill(
+        raw, halo_of(update.checkpoint.config), fill_config, start=previous["time"].values[0]
+    )
+    template = template_for(
+        raw, fill_plan, update.store.url, ModelInfo.from_checkpoint(update.checkpoint)
+    )
+    dates = pd.DatetimeIndex(template["time"].values).strftime("%Y-%m-%d")
+    granules = _granules(template, plan, dates)
+    template.attrs.update(_update_attrs(previous.attrs, plan, dates, granules, report.summary()))
+    metadata = metadata_refs(template, fill_plan.layout)
+    run = repository.run(_run_id(update, plan, template))
+    blocks = [block for span in plan.spans for block in span_blocks(fill_plan, span)]
+    with phases("refill"):
+        done = run.done()
+        todo = [block for block in blocks if block.id not in done]
+        job = FillJob(
+            source=update.store,
+            run=run,
+            metadata=tuple(array_metadata(metadata).items()),
+            chunk_days=chunk_days,
+            base=Location(
+                repository.version_url(update.parent.number), dict(update.out.storage_options)
+            ),
+            refill=plan.refill,
+        )
+        plugin = FillPlugin(
+            update.model,
+            update.checkpoint.sha256,
+            gpu=fill_config.gpu,
+            batch_size=fill_config.batch_size,
+        )
+        execute(todo, job, client, plugin, fill_config, update.out.url)
+    with phases("check"):
+        records = run.done()
+        refs = dict(metadata)
+        refs.update(data_refs(update.parent.refs, ARRAYS))
+        for record in records.values():
+            refs = apply(refs, {**record["refs"], **dict.fromkeys(record["empty"])})
+        candidate_url = run.records.child("candidate.json")
+        write_atomic(candidate_url, json.dumps(document(refs, {}), separators=(",", ":")).encode())
+        candidate = open_refs(candidate_url.url, update.out.storage_options, fresh=True)
+        structure = structure_changes(update.parent.refs, refs)
+        check_candidate(previous, candidate, raw, plan.refill, structure)
+    with phases("commit"):
+        meta = _record(update, plan, dates, granules, template, report.summary())
+        version = repository.commit(refs, meta, update.parent.number)
+        run.clear()
+    return UpdateSummary(
+        out=update.out.url,
+        version=version,
+        days_added=tuple(dates[list(plan.new)]),
+        days_refilled=tuple(dates[list(plan.refill)]),
+        final_days_refilled=tuple(dates[list(plan.final_refilled)]),
+        granules=tuple(granules),
+        tiles=len(blocks),
+        skipped=len(blocks) - len(todo),
+        pack_bytes=sum(ref[2] for r in records.values() for ref in r["refs"].values()),
+        seconds=phases.rounded(),
+    )
+
+
+def update(
+    sources: tuple[Location, ...],
+    store: Location,
+    model: Location,
+    out: Location,
+    options: UpdateOptions | None = None,
+    client: Any = None,
+) -> UpdateSummary:
+    """Bring the product at ``out`` up to date (:func:`prepare_update`, then
+    :func:`execute_update`); the tiles run on ``client`` (a ``distributed.Client``), or in
+    this process when None."""
+    prepared = prepare_update(sources, store, model, out, options or UpdateOptions())
+    return execute_update(prepared, client)
+
+
+def _chunks(refs: Refs) -> tuple[int, int]:
+    """The product's chunk days and cells, from its ``sm`` metadata: an update keeps them."""
+    metadata = json.loads(refs[f"{SM}/zarr.json"])
+    days, cells, _ = metadata["chunk_grid"]["configuration"]["chunk_shape"]
+    return int(days), int(cells)
+
+
+def _fill_config(update: PreparedUpdate, chunk_days: int, chunk_cells: int) -> FillConfig:
+    """The fill settings of the product (tiles as its fill planned them), with this run's
+    batch size, device and retries."""
+    fingerprint = update.parent.meta.get("fingerprint") or {}
+    tiles = fingerprint.get("shards") or [chunk_days, chunk_cells, chunk_cells]
+    return FillConfig(
+        tile_days=int(tiles[0]),
+        tile_cells=int(tiles[1]),
+        chunk_days=chunk_days,
+        chunk_cells=chunk_cells,
+        batch_size=update.options.batch_size,
+        gpu=update.options.gpu,
+        retries=update.options.retries,
+    )
+
+
+def _granules(template: Any, plan: UpdatePlan, dates: Any) -> list[dict[str, str]]:
+    """The granules this version adds or replaces: day, file name, SHA-256 and why."""
+    files, hashes = template[SOURCE_FILE].values, template[SOURCE_SHA256].values
+    out = []
+    for why, days in (("new", plan.new), ("changed", plan.changed)):
+        for day in days:
+            if hashes[day]:
+                out.append(
+                    {
+                        "day": dates[day],
+                        "file": str(files[day]),
+                        "sha256": str(hashes[day]),
+                        "change": why,
+                    }
+                )
+    return out
+
+
+def _update_attrs(
+    previous: dict[str, Any],
+    plan: UpdatePlan,
+    dates: Any,
+    granules: list[dict[str, str]],
+    ingested: str,
+) -> dict[str, Any]:
+    """The attributes an update changes: history, modification date, this version's granules
+    (the first creation date and everything else as the fill wrote them)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    added = f"{len(plan.new)} day(s) added" + (
+        f" ({dates[plan.new[0]]}..{dates[plan.new[-1]]})" if plan.new else ""
+    )
+    line = (
+        f"{stamp} sgdsm update: {added}, {len(plan.refill)} day(s) refilled "
+        f"({dates[plan.refill[0]]}..{dates[plan.refill[-1]]}), {len(plan.changed)} changed granule(s)"
+    )
+    return {
+        "history": f"{previous.get('history', '')}\n{line}".strip(),
+        "date_created": previous.get("date_created", stamp),
+        "date_modified": stamp,
+        "version_granules": json.dumps(granules),
+        "version_ingest": ingested,
+    }
+
+
+def _record(
+    update: PreparedUpdate,
+    plan: UpdatePlan,
+    dates: Any,
+    granules: list[dict[str, str]],
+    template: Any,
+    ingested: str,
+) -> dict[str, Any]:
+    """What the version records (``sgdsm history``)."""
+    return {
+        "operation": "update",
+        "fingerprint": None,
+        "days": [dates[0], dates[-1]],
+        "days_added": [dates[d] for d in plan.new],
+        "days_refilled": [dates[d] for d in plan.refill],
+        "final_days_refilled": [dates[d] for d in plan.final_refilled],
+        "granules": granules,
+        "model_sha256": update.checkpoint.sha256,
+        "ingest": ingested,
+        LAST_FINAL_DAY: template.attrs[LAST_FINAL_DAY],
+        LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],
+        "source_store": public_url(update.store.url),
+    }
+
+
+def _run_id(update: PreparedUpdate, plan: UpdatePlan, template: Any) -> str:
+    """The same update of the same version and granules: the same id (a re-run resumes)."""
+    digest = hashlib.sha256("".join(str(h) for h in template[SOURCE_SHA256].values).encode())
+    text = json.dumps(
+        {"parent": update.parent.number, "refill": plan.refill, "days": plan.days,
+         "granules": digest.hexdigest(), "model": update.checkpoint.sha256},
+        sort_keys=True,
+    )  # fmt: skip
+    return "update-" + hashlib.sha256(text.encode()).hexdigest()[:16]
