@@ -117,6 +117,11 @@ class Ledger:
     def new(cls, time_chunk: int) -> Ledger:
         return cls(pd.DatetimeIndex([]), Provenance.empty(0), time_chunk)
 
+    def held(self) -> dict[str, int]:
+        """The files the store holds, by name, with their sizes."""
+        p = self.provenance
+        return {str(p.file[i]): int(p.size[i]) for i in np.flatnonzero(p.status == STATUS_INGESTED)}
+
 
 @dataclass(frozen=True)
 class DayWork:

@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.cluster import TaskKind, connecting, run_tasks
-from sgdsm_cloud.cube import STATUS_INGESTED
 from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats import jaxa, read_day
 from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
@@ -177,15 +175,14 @@ def _hints(config: IngestConfig, existing: tuple | None) -> ListingHints:
     if not existing:
         return ListingHints(config.start, config.end)
     ledger, _, _, attrs = existing
-    p = ledger.provenance
-    held = np.flatnonzero(p.status == STATUS_INGESTED)
-    known = {str(p.file[i]): int(p.size[i]) for i in held}
-    return ListingHints(config.start, config.end, known, attrs.get(store.LISTED_ATTR))
+    return ListingHints(config.start, config.end, ledger.held(), attrs.get(store.LISTED_ATTR))
 
 
 def _rechecked(sources: list[SourceFile], ledger: Ledger, days: int) -> list[SourceFile]:
-    """``sources`` with the SHA-256 of the files to check again: those of the store's last
-    ``days`` days and those the catalogue calls revised (read now, before planning)."""
+    """``sources`` with the SHA-256 of the stored files to check again (read now, before
+    planning): those a catalogue calls revised, and, where no catalogue says, those of the
+    store's last ``days`` days. A file the store does not hold needs no check: it is new."""
+    stored = ledger.held()
     since = None
     if days and len(ledger.time):
         since = (ledger.time[-1] - pd.Timedelta(days=days - 1)).date()
@@ -196,7 +193,8 @@ def _rechecked(sources: list[SourceFile], ledger: Ledger, days: int) -> list[Sou
         except BadInputFile:
             day = None
         recent = since is not None and day is not None and day >= since
-        if source.problem is None and (recent or source.revised):
+        wanted = source.revised or (source.revised is None and recent)
+        if source.problem is None and source.name in stored and wanted:
             try:
                 digest = hashlib.sha256(read_bytes(source)).hexdigest()
             except BadInputFile:

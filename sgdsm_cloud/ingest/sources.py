@@ -49,14 +49,15 @@ class SourceFile:
         problem: why the listing already knows the entry cannot be read (quarantined as is).
         sha256: the bytes' SHA-256 when the driver read them before planning (a recheck):
             a file under a stored name whose hash differs is ingested again.
-        revised: the catalogue lists the file as changed since the store's last listing.
+        revised: for a catalogued granule (Earthdata), whether CMR lists it as changed since
+            the store's last listing; None for files no catalogue describes.
     """
 
     location: Location
     size: int
     problem: str | None = None
     sha256: str | None = None  # the bytes' hash when read before planning (a recheck)
-    revised: bool = False  # the listing says the file changed since the store's last listing
+    revised: bool | None = None  # a catalogue's word on a change since the last listing
 
     @property
     def url(self) -> str:
@@ -206,7 +207,9 @@ def _list_web(locations: list[Location], hints: ListingHints) -> list[SourceFile
             sources.append(SourceFile(Location(url, earthdata.options_for(url, token)), 0, problem))
             continue
         location = Location(url, earthdata.options_for(url, token))
-        sources.append(SourceFile(location, size, revised=url in revised))
+        sources.append(
+            SourceFile(location, size, revised=(url in revised) if url in granules else None)
+        )
     return sources
 
 

@@ -100,13 +100,14 @@ def publish(config: PublishConfig) -> str:
     ``config.stac_out`` must be new, empty or a catalogue 'sgdsm publish' wrote
     (``outputs.claim``); that is checked before anything else.
     """
-    from sgdsm_cloud.product import open_seamless
+    from sgdsm_cloud.product import is_versioned, open_seamless
+    from sgdsm_cloud.versioned.repository import Repository
 
     claim(config.stac_out, STAC_CATALOGUE, inputs=(config.filled,), option="--stac-out")
     try:
         import pystac
 
-        from sgdsm_cloud.publish.stac import describe
+        from sgdsm_cloud.publish.stac import REFERENCES_FILE, describe
         from sgdsm_cloud.publish.stac_io import FsspecStacIO
     except ImportError as err:
         raise ConfigError(
@@ -116,6 +117,9 @@ def publish(config: PublishConfig) -> str:
     check_reachable(config.filled, must_exist=True)
     ds = open_seamless(config.filled.url, config.filled.storage_options)
     href = config.public_href
+    if is_versioned(config.filled.url, config.filled.storage_options):
+        href = f"{href.rstrip('/')}/{REFERENCES_FILE}"  # readers open the newest version
+        ds.attrs["sgdsm_version"] = Repository(config.filled).head()
     collection = describe(
         ds,
         href,

@@ -24,10 +24,12 @@ from pystac.extensions.xarray_assets import XarrayAssetsExtension
 
 from sgdsm_cloud.errors import ConfigError, StoreContractError
 from sgdsm_cloud.grid import infer_resolution
-from sgdsm_cloud.product import SM_UNCERTAINTY
+from sgdsm_cloud.product import LAST_FINAL_DAY, LAST_PROVISIONAL_DAY, SM_UNCERTAINTY
+from sgdsm_cloud.versioned.reader import reference_options
 
 ASSET_KEY = "zarr"
 ZARR_MEDIA_TYPE = "application/vnd+zarr; version=3"
+REFERENCES_FILE = "latest.json"  # what readers of a versioned product open
 OPEN_KWARGS = {"engine": "zarr", "consolidated": True}
 PROCESSING_SCHEMA = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 SCIENTIFIC_SCHEMA = "https://stac-extensions.github.io/scientific/v1.0.0/schema.json"
@@ -105,6 +107,18 @@ def _add_cube(
 
 
 def _zarr_asset(href: str, storage_options: dict[str, Any], title: str) -> pystac.Asset:
+    if href.endswith(REFERENCES_FILE):  # a versioned product: its newest version's references
+        return pystac.Asset(
+            href=href,
+            title=f"{title} (zarr v3 through references: xr.open_zarr('reference://', "
+            "storage_options=xarray:storage_options))",
+            media_type="application/json",
+            roles=["data", "references"],
+            extra_fields={
+                "xarray:open_kwargs": dict(OPEN_KWARGS),
+                "xarray:storage_options": reference_options(href, storage_options, fresh=True),
+            },
+        )
     fields: dict[str, Any] = {"xarray:open_kwargs": dict(OPEN_KWARGS)}
     if storage_options:
         fields["xarray:storage_options"] = dict(storage_options)
@@ -267,6 +281,13 @@ def _provenance(attrs: dict[str, Any]) -> dict[str, Any]:
         props["sgdsm:model_config"] = _json_or_text(attrs["model_config"])
     if attrs.get("model_uncertainty"):  # the error model behind sm_uncertainty
         props["sgdsm:model_uncertainty"] = _json_or_text(attrs["model_uncertainty"])
+    if attrs.get("sgdsm_version"):
+        props["sgdsm:version"] = int(attrs["sgdsm_version"])
+    for name in (LAST_FINAL_DAY, LAST_PROVISIONAL_DAY):  # which days may still change
+        if attrs.get(name):
+            props[f"sgdsm:{name}"] = str(attrs[name])
+    if attrs.get("version_granules"):  # the granules, by name and SHA-256, this version took in
+        props["sgdsm:version_granules"] = _json_or_text(attrs["version_granules"])
     return props
 
 
