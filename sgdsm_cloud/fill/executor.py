@@ -261,6 +261,7 @@ def fill_record(fill: PreparedFill, template: Any) -> dict[str, Any]:
     return {
         "operation": "fill --overwrite" if fill.parent is not None else "fill",
         "fingerprint": fill.fingerprint,
+        "layout": {"chunks": fill.fingerprint["chunks"], "tiles": fill.fingerprint["shards"]},
         "days": [dates[0], dates[-1]] if dates else [],
         "days_added": dates,
         "days_refilled": [],

@@ -42,9 +42,11 @@ from sgdsm_cloud.ingest import IngestConfig, ingest
 from sgdsm_cloud.outputs import Found, claim
 from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.product import (
+    DAY_FINAL,
     FLAG,
     LAST_FINAL_DAY,
     LAST_PROVISIONAL_DAY,
+    PROVISIONAL,
     SEAMLESS_OUTPUT,
     SM,
     SM_UNCERTAINTY,
@@ -53,6 +55,7 @@ from sgdsm_cloud.product import (
 )
 from sgdsm_cloud.storage import Location, public_url, write_atomic
 from sgdsm_cloud.update.checks import check_candidate, structure_changes
+from sgdsm_cloud.update.compact import compact, scattered_tiles
 from sgdsm_cloud.update.config import UpdateOptions
 from sgdsm_cloud.update.plan import UpdatePlan, plan_update
 from sgdsm_cloud.versioned.reader import open_refs
@@ -199,6 +202,15 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
         refs.update(data_refs(update.parent.refs, ARRAYS))
         for record in records.values():
             refs = apply(refs, {**record["refs"], **dict.fromkeys(record["empty"])})
+    with phases("compact"):
+        layout = fill_plan.layout
+        final_days = int((template[PROVISIONAL].values == DAY_FINAL).sum())
+        (tile_t, tile_y, tile_x), (chunk_t, chunk_y, chunk_x) = layout.shards, layout.chunks
+        per_tile = (tile_t // chunk_t, tile_y // chunk_y, tile_x // chunk_x)
+        scattered = scattered_tiles(refs, ARRAYS, per_tile, final_days // chunk_days)
+        compacted = compact(refs, scattered, run, update.out.storage_options)
+        refs.update(compacted)
+    with phases("check"):
         candidate_url = run.records.child("candidate.json")
         write_atomic(candidate_url, json.dumps(document(refs, {}), separators=(",", ":")).encode())
         candidate = open_refs(candidate_url.url, update.out.storage_options, fresh=True)
@@ -217,7 +229,8 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
         granules=tuple(granules),
         tiles=len(blocks),
         skipped=len(blocks) - len(todo),
-        pack_bytes=sum(ref[2] for r in records.values() for ref in r["refs"].values()),
+        pack_bytes=sum(ref[2] for r in records.values() for ref in r["refs"].values())
+        + sum(ref[2] for ref in compacted.values()),
         seconds=phases.rounded(),
     )
 
@@ -245,10 +258,15 @@ def _chunks(refs: Refs) -> tuple[int, int]:
 
 
 def _fill_config(update: PreparedUpdate, chunk_days: int, chunk_cells: int) -> FillConfig:
-    """The fill settings of the product (tiles as its fill planned them), with this run's
-    batch size, device and retries."""
-    fingerprint = update.parent.meta.get("fingerprint") or {}
-    tiles = fingerprint.get("shards") or [chunk_days, chunk_cells, chunk_cells]
+    """The fill settings of the product (its tiles, as its first fill planned them and every
+    version since records them), with this run's batch size, device and retries."""
+    layout = update.parent.meta.get("layout") or {}
+    tiles = layout.get("tiles") or (update.parent.meta.get("fingerprint") or {}).get("shards")
+    if not tiles:
+        raise ConfigError(
+            f"{update.out.url}: version {update.parent.number} does not record its tiles; "
+            "fill the product again with 'sgdsm fill --overwrite'"
+        )
     return FillConfig(
         tile_days=int(tiles[0]),
         tile_cells=int(tiles[1]),
@@ -316,6 +334,7 @@ def _record(
     return {
         "operation": "update",
         "fingerprint": None,
+        "layout": update.parent.meta.get("layout") or _layout_of(update.parent.meta),
         "days": [dates[0], dates[-1]],
         "days_added": [dates[d] for d in plan.new],
         "days_refilled": [dates[d] for d in plan.refill],
@@ -327,6 +346,11 @@ def _record(
         LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],
         "source_store": public_url(update.store.url),
     }
+
+
+def _layout_of(meta: dict[str, Any]) -> dict[str, Any]:
+    fingerprint = meta.get("fingerprint") or {}
+    return {"chunks": fingerprint.get("chunks"), "tiles": fingerprint.get("shards")}
 
 
 def _run_id(update: PreparedUpdate, plan: UpdatePlan, template: Any) -> str:

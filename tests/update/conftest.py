@@ -21,8 +21,8 @@ from sgdsm_cloud.update.config import UpdateOptions
 from sgdsm_cloud.update.run import UpdateSummary, update
 
 FIRST_DAYS = 30
-TILING = ["--tile-days", "16", "--chunk-days", "8", "--tile-cells", "16", "--chunk-cells", "16"]
-CONFIG = FillConfig(tile_days=16, chunk_days=8, tile_cells=16, chunk_cells=16)
+TILING = ["--tile-days", "16", "--chunk-days", "8", "--tile-cells", "16", "--chunk-cells", "8"]
+CONFIG = FillConfig(tile_days=16, chunk_days=8, tile_cells=16, chunk_cells=8)
 
 
 @dataclass(frozen=True)
