@@ -34,6 +34,7 @@ DASK_API = "kubernetes.dask.org/v1"
 GPU = "nvidia.com/gpu"
 OPERATOR_ENV = {"DASK_SCHEDULER_ADDRESS", "DASK_WORKER_NAME"}  # injected by the dask operator
 SECRET_NAME = "sgdsm-s3"  # created by the user, never in the manifests
+TOKEN_SECRET = "sgdsm-earthdata"  # the Earthdata token of an update (optional), the same
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -100,6 +101,8 @@ def pod_specs(resource: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     name = resource["metadata"]["name"]
     if kind == "Job":
         yield f"Job/{name}", spec["template"]["spec"]
+    elif kind == "CronJob":
+        yield f"CronJob/{name}", spec["jobTemplate"]["spec"]["template"]["spec"]
     elif kind == "DaskJob":
         yield f"DaskJob/{name}.job", spec["job"]["spec"]
         yield from _cluster_pod_specs(f"DaskJob/{name}.cluster", spec["cluster"]["spec"])
@@ -308,7 +311,12 @@ def _env_problems(
             if name not in config_maps:
                 problems.append(f"{here}: envFrom ConfigMap {name!r} is not in the manifests")
             known |= set(config_maps.get(name, {}))
-        if "secretRef" in source and source["secretRef"]["name"] != SECRET_NAME:
+        optional_token = source.get("secretRef", {}) == {"name": TOKEN_SECRET, "optional": True}
+        if (
+            "secretRef" in source
+            and source["secretRef"]["name"] != SECRET_NAME
+            and not optional_token
+        ):
             problems.append(
                 f"{here}: the S3 Secret is called {SECRET_NAME!r}, not {source['secretRef']['name']!r}"
             )

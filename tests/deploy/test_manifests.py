@@ -74,6 +74,8 @@ def test_the_pipeline_has_each_step_and_the_notebook_cluster():
         ("Job", "sgdsm-train"),
         ("DaskJob", "sgdsm-fill"),
         ("Job", "sgdsm-publish"),
+        ("CronJob", "sgdsm-update"),
+        ("CronJob", "sgdsm-check"),
     } <= kinds
     assert {
         ("ConfigMap", "sgdsm-config"),
@@ -93,7 +95,9 @@ def test_every_resource_is_reachable_by_a_step_selector_of_the_readme():
         for r in load_documents(p)
     }
     assert (
-        components == readme_steps == {"config", "ingest", "train", "fill", "publish", "notebook"}
+        components
+        == readme_steps
+        == {"config", "ingest", "train", "fill", "publish", "update", "check", "notebook"}
     )
 
 
