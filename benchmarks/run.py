@@ -35,7 +35,10 @@ if str(REPO) not in sys.path:  # run as a script: make ``benchmarks`` and ``sgds
 
 from benchmarks.common import check_results, format_table, load_average, machine
 
-KNOWN = ("model", "variants", "ingest", "earthdata", "fill", "accuracy", "uncertainty", "export")
+KNOWN = (
+    "model", "variants", "ingest", "earthdata", "fill", "accuracy", "uncertainty", "export", "update",
+    "versions",
+)  # fmt: skip
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MARKDOWN = REPO / "BENCHMARKS.md"
 
