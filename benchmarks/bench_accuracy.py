@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.cli import main as sgdsm
 from sgdsm_cloud.grid import is_global_lon
 from sgdsm_cloud.metrics import score
@@ -147,7 +147,7 @@ def square_cases(
 def square_scores(store: Path, model_dir: Path, days: list[int], s: Settings) -> list[dict]:
     """Every method on 27 x 27 squares of observed land hidden on ``days``."""
     cases = square_cases(store, model_dir, days, s)
-    valid_range = cube.physical_range(cube.open_cube(str(store)).attrs)
+    valid_range = schema.physical_range(cube.open_cube(str(store)).attrs)
     return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="squares"))
 
 
@@ -166,7 +166,7 @@ def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int
     cases = truth_cases(
         raw[cube.SM], truth, land, fillable, dates, days, model.half_window, halo, periodic
     )
-    valid_range = cube.physical_range(raw.attrs)
+    valid_range = schema.physical_range(raw.attrs)
     return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="truth"))
 
 

@@ -51,7 +51,7 @@ def build_cube(path: Path, days: int) -> str:
     import xarray as xr
     from zarr.codecs import BloscCodec
 
-    from sgdsm_cloud import product
+    from sgdsm_cloud import product, schema
     from sgdsm_cloud.fill.config import FillConfig
     from sgdsm_cloud.fill.layout import output_layout
     from sgdsm_cloud.grid import BBox
@@ -70,8 +70,8 @@ def build_cube(path: Path, days: int) -> str:
     dims = ("time", "lat", "lon")
     ds = xr.Dataset(
         {
-            product.SM: (dims, value.astype("float32"), product.sm_attrs(raw.attrs)),
-            product.FLAG: (dims, flag, product.FLAG_ATTRS),
+            product.SM: (dims, value.astype("float32"), schema.product_sm_attrs(raw.attrs)),
+            product.FLAG: (dims, flag, schema.FLAG_ATTRS),
             UNCERTAINTY: (
                 dims,
                 sigma.astype("float32"),

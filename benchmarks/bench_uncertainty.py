@@ -50,7 +50,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import bench_accuracy  # noqa: E402
-from sgdsm_cloud import cube  # noqa: E402
+from sgdsm_cloud import (
+    cube,  # noqa: E402
+    schema,
+)
 from sgdsm_cloud.model.uncertainty import (  # noqa: E402
     FEATURES,
     CalibrationScores,
@@ -223,7 +226,7 @@ def score_set(spec: SetSpec) -> tuple[dict[str, Any], ErrorModel]:
     checkpoint = load_checkpoint(spec.model)
     checkpoint.model.set_uncertainty(None)  # fitted here; the mean network is untouched
     raw = cube.open_cube(str(spec.store))
-    filler = ModelFiller.from_checkpoint(checkpoint, valid_range=cube.physical_range(raw.attrs))
+    filler = ModelFiller.from_checkpoint(checkpoint, valid_range=schema.physical_range(raw.attrs))
     store = Location(str(spec.store))
     truth = Location(str(spec.truth)) if spec.truth else None
     cal_cases = held_back_cases(store, checkpoint.config, spec.calibration_days, truth=truth)

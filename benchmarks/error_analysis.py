@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_accuracy import Settings, methods, square_cases
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.validate.breakdown import cell_properties, scores_by
 from sgdsm_cloud.validate.evaluate import evaluate
 
@@ -50,7 +50,7 @@ def breakdown(work: Path, model: Path | None = None) -> pd.DataFrame:
     model = model or work / "model_lprm"
     raw = cube.open_cube(str(store))
     cases = square_cases(store, model, list(range(10, 15)), Settings(), min_halo=CROP_HALO)
-    evaluation = evaluate(cases, methods(model, cube.physical_range(raw.attrs)), desc="squares")
+    evaluation = evaluate(cases, methods(model, schema.physical_range(raw.attrs)), desc="squares")
     lat = raw["lat"].values
     properties = pd.concat([cell_properties(c, lat) for c in cases], ignore_index=True)
     tables = []

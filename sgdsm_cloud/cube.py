@@ -33,19 +33,33 @@ import xarray as xr
 
 from sgdsm_cloud.errors import ConfigError, StoreContractError
 from sgdsm_cloud.outputs import KIND_ATTR, STORE_KINDS, zarr_store_kind
+from sgdsm_cloud.schema import (
+    DAY_STATUS,
+    DAY_STATUS_ATTRS,
+    FREEZING_K,
+    FROZEN,
+    FROZEN_ATTRS,
+    FROZEN_NO,
+    FROZEN_UNKNOWN,
+    FROZEN_YES,
+    LAND,
+    LAND_ATTRS,
+    LAND_FRACTION,
+    LAND_FRACTION_ATTRS,
+    LAT_ATTRS,
+    LON_ATTRS,
+    RAW_SM_ATTRS,
+    SM,
+    SM_ERROR,
+    SM_ERROR_ATTRS,
+    SOURCE_FILE,
+    SOURCE_SHA256,
+    SOURCE_SIZE,
+    TIME_ATTRS,
+)
 
-SM = "sm"
-LAND = "land"
-LAND_FRACTION = "land_fraction"
-DAY_STATUS = "day_status"
-SOURCE_FILE = "source_file"
-SOURCE_SHA256 = "source_sha256"
-SOURCE_SIZE = "source_size"
 PROVENANCE_VARS = (DAY_STATUS, SOURCE_FILE, SOURCE_SHA256, SOURCE_SIZE)
-SM_ERROR, FROZEN = "sm_error", "frozen"
 QUALITY_VARS = (SM_ERROR, FROZEN)  # optional (time, lat, lon) layers of the source's quality
-
-STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED = 0, 1, 2
 
 # What the store says it is (root attribute ``sgdsm_kind``); the seamless cube says "seamless_cube"
 RAW_KIND = "raw_cube"
@@ -57,52 +71,6 @@ RAW_CUBE = zarr_store_kind(
     legacy_member=DAY_STATUS,
 )
 
-SM_ATTRS = {
-    "standard_name": "volume_fraction_of_condensed_water_in_soil",
-    "long_name": "surface soil moisture",
-    "units": "m3 m-3",
-    "valid_min": 0.0,
-    "valid_max": 1.0,
-}
-# The range each source product's retrievals take (m3 m-3): LPRM saturates at 99 percent, JAXA
-# SMC spans 0..100 percent. Filled values are clamped to it and the product's valid_min/valid_max
-# say so.
-PHYSICAL_RANGES = {"lprm": (0.0, 0.99), "jaxa": (0.0, 1.0)}
-DEFAULT_RANGE = (0.0, 1.0)
-
-
-def physical_range(attrs: dict[str, Any]) -> tuple[float, float]:
-    """``(min, max)`` of the raw cube's source product (0..1 when the product is unknown)."""
-    return PHYSICAL_RANGES.get(str(attrs.get("source_product", "")).lower(), DEFAULT_RANGE)
-
-
-LAND_ATTRS = {
-    "long_name": "land mask (land fraction >= 0.5)",
-    "flag_values": [0, 1],
-    "flag_meanings": "not_land land",
-}
-LAND_FRACTION_ATTRS = {"long_name": "land fraction from the GLOBE 30 arc-second mask", "units": "1"}
-DAY_STATUS_ATTRS = {
-    "long_name": "ingest status of the day",
-    "standard_name": "status_flag",
-    "flag_values": [STATUS_MISSING, STATUS_INGESTED, STATUS_QUARANTINED],
-    "flag_meanings": "missing ingested quarantined",
-}
-# Soil is taken as frozen below the freezing point of water: LPRM's own retrievals stop there
-# (the lowest skin temperature next to a retrieval in the real file of 2015-04-01 is 273.1 K,
-# over 96,207 cells), and ISMN's quality flags D01-D03 use the same 0 C (docs/quality.md).
-FREEZING_K = 273.15
-FROZEN_NO, FROZEN_YES, FROZEN_UNKNOWN = 0, 1, 255
-SM_ERROR_ATTRS = {
-    "standard_name": "volume_fraction_of_condensed_water_in_soil standard_error",
-    "long_name": "error estimate of the retrieved surface soil moisture, from the source product",
-    "units": "m3 m-3",
-}
-FROZEN_ATTRS = {
-    "long_name": f"surface frozen (source skin temperature below {FREEZING_K} K)",
-    "flag_values": [FROZEN_NO, FROZEN_YES, FROZEN_UNKNOWN],
-    "flag_meanings": "not_frozen frozen no_temperature",
-}
 _QUALITY_COMMENTS = {
     "lprm": (
         "LPRM soil_moisture_<band>_error: int16 percent (volumetric) x scale_factor 0.01 = m3 m-3; "
@@ -147,11 +115,6 @@ def frozen_state(ts_kelvin: np.ndarray) -> np.ndarray:
     known = np.isfinite(ts)
     state[known] = np.where(ts[known] < FREEZING_K, FROZEN_YES, FROZEN_NO)
     return state
-
-
-LAT_ATTRS = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
-LON_ATTRS = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
-TIME_ATTRS = {"standard_name": "time", "axis": "T"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +176,7 @@ def empty_cube(
             SM: (
                 ("time", "lat", "lon"),
                 da.full(shape, np.nan, dtype="float32", chunks=tuple(c.values())),
-                SM_ATTRS,
+                RAW_SM_ATTRS,
             ),
             LAND: (("lat", "lon"), (land_fraction >= 0.5).astype("uint8"), LAND_ATTRS),
             LAND_FRACTION: (("lat", "lon"), land_fraction, LAND_FRACTION_ATTRS),

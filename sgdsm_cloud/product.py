@@ -1,9 +1,9 @@
-"""The seamless product's contract, shared by fill, validate and publish.
+"""The seamless product's rules, shared by fill, update, validate and publish.
 
-Variable names, flag values and their meanings, the CF attributes of ``sm``, ``flag`` and
-``sm_uncertainty``, the cells the product fills, the one rule that turns the network's raw
-output into the product (:func:`compose`; :func:`compose_uncertainty` for the standard errors), and the opener that checks a store holds it (:func:`open_seamless`). ``sgdsm fill`` writes with it; validation computes the product
-with it where it does not read a filled store; publishing describes it.
+The cells the product fills, the one rule that turns the network's raw output into the
+product (:func:`compose`; :func:`compose_uncertainty` for the standard errors), which days are
+provisional, and the opener that checks a store holds a product (:func:`open_seamless`). The
+variables' names, flags and attributes are the schema's (``sgdsm_cloud.schema``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,35 @@ import xarray as xr
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import StoreContractError
-from sgdsm_cloud.landmask import EXCLUDED_REGIONS, excluded_regions
+from sgdsm_cloud.landmask import excluded_regions
 from sgdsm_cloud.outputs import OutputKind, zarr_store_kind
+from sgdsm_cloud.schema import (
+    DAY_FINAL,
+    DAY_PROVISIONAL,
+    DEFAULT_RANGE,
+    EARLIER_FLAG_MEANINGS,
+    FLAG,
+    FLAG_FILLED,
+    FLAG_FROZEN,
+    FLAG_MEANINGS,
+    FLAG_NOT_FILLED,
+    FLAG_NOT_LAND,
+    FLAG_OBSERVED,
+    FROZEN_NO,
+    FROZEN_WINDOW_DAYS,
+    FROZEN_YES,
+    LAND,
+    PROVISIONAL,
+    SM,
+    SM_UNCERTAINTY,
+    SOURCE_FILE,
+    SOURCE_SHA256,
+    UNCERTAINTY_ATTRS,
+    clamp,
+)
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.versioned.reader import open_refs
 from sgdsm_cloud.versioned.repository import Repository, product_kind
-
-SM, FLAG, LAND = "sm", "flag", cube.LAND
-# The standard error of every value, and the raw cube's own error estimate of observed ones
-SM_UNCERTAINTY, SM_ERROR = "sm_uncertainty", "sm_error"
 
 SEAMLESS_KIND = "seamless_cube"  # the sgdsm_kind attribute of its root
 # The product 'sgdsm fill' writes: a versioned product (versioned.repository)
@@ -45,66 +65,8 @@ SEAMLESS_OUTPUT = OutputKind(
     lambda name: SEAMLESS_PRODUCT.holds(name) or PLAIN_SEAMLESS.holds(name),
 )
 
-# Per day: provisional while a day of its window is still to come, and the granule behind it
-PROVISIONAL, SOURCE_FILE, SOURCE_SHA256 = "provisional", cube.SOURCE_FILE, cube.SOURCE_SHA256
 DAY_VARIABLES = (PROVISIONAL, SOURCE_FILE, SOURCE_SHA256)
 LAST_FINAL_DAY, LAST_PROVISIONAL_DAY = "last_final_day", "last_provisional_day"  # root attrs
-DAY_FINAL, DAY_PROVISIONAL = 0, 1
-
-FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN = 0, 1, 2, 3, 4
-FLAG_VALUES = np.array(
-    [FLAG_NOT_LAND, FLAG_OBSERVED, FLAG_FILLED, FLAG_NOT_FILLED, FLAG_FROZEN], dtype="uint8"
-)
-FLAG_MEANINGS = "not_land_or_excluded observed filled not_filled frozen"
-# Cubes written before the frozen flag existed: the same values 0-3, no 4; still readable.
-EARLIER_FLAG_MEANINGS = ("not_land_or_excluded observed filled not_filled",)
-# A gap with no skin temperature on its own day takes the nearest day's within this many days
-# on either side: the fill's own window (T-4..T+4 in the paper).
-FROZEN_WINDOW_DAYS = 4
-
-SM_ATTRS = {
-    **cube.SM_ATTRS,
-    "long_name": "surface soil moisture, gaps filled by SGD-SM",
-    "ancillary_variables": f"{FLAG} {SM_UNCERTAINTY}",
-    "coverage_content_type": "modelResult",
-}
-UNCERTAINTY_ATTRS = {
-    "standard_name": "volume_fraction_of_condensed_water_in_soil standard_error",
-    "long_name": "standard error of the surface soil moisture",
-    "units": "m3 m-3",
-    "coverage_content_type": "qualityInformation",
-}
-FLAG_ATTRS = {
-    "standard_name": "status_flag",
-    "long_name": "origin of the soil moisture value",
-    "flag_values": FLAG_VALUES,
-    "flag_meanings": FLAG_MEANINGS,
-    "coverage_content_type": "qualityInformation",
-    "comment": (
-        f"0: not land, or in a region SGD-SM does not fill ({EXCLUDED_REGIONS}); sm is NaN. "
-        "1: observed, kept unchanged. 2: filled by the network. 3: a land gap with no observation "
-        "within the network's reach; sm is NaN. 4: a land gap on a day the source's skin "
-        f"temperature says the surface is frozen (below {cube.FREEZING_K} K on that day, else "
-        f"on the nearest day within +-{FROZEN_WINDOW_DAYS} days that has one; the raw cube's "
-        "'frozen'): soil moisture is not liquid water there, so sm is NaN rather than a fill. "
-        "Only sources with a surface temperature (LPRM ts) give 4; JAXA SMC has none."
-    ),
-}
-
-
-PROVISIONAL_ATTRS = {
-    "long_name": "whether the day's values may still change",
-    "flag_values": np.array([DAY_FINAL, DAY_PROVISIONAL], dtype="uint8"),
-    "flag_meanings": "final provisional",
-    "comment": (
-        "A day is filled from the days T-4..T+4 of the record. While any of T+1..T+4 is still "
-        "to come the day is provisional: a later update fills it again when they arrive. Once "
-        "T+4 has arrived it is final and its values no longer change, unless a source granule "
-        "of its window is replaced, which the product's history records."
-    ),
-}
-SOURCE_FILE_ATTRS = {"long_name": "source granule of the day (file name)"}
-SOURCE_SHA256_ATTRS = {"long_name": "SHA-256 of the day's source granule"}
 
 
 def provisional_days(days: np.ndarray, record_days: int, half_window: int) -> np.ndarray:
@@ -112,12 +74,6 @@ def provisional_days(days: np.ndarray, record_days: int, half_window: int) -> np
     window reaches past the record's last day, else ``DAY_FINAL``; uint8. Pure."""
     late = np.asarray(days) + half_window > record_days - 1
     return np.where(late, DAY_PROVISIONAL, DAY_FINAL).astype("uint8")
-
-
-def sm_attrs(raw_attrs: dict[str, Any]) -> dict[str, Any]:
-    """``sm``'s attributes: valid_min/valid_max are the range filled values are clamped to."""
-    low, high = cube.physical_range(raw_attrs)
-    return {**SM_ATTRS, "valid_min": low, "valid_max": high}
 
 
 def uncertainty_attrs(filled: bool, observed: bool) -> dict[str, Any]:
@@ -172,8 +128,8 @@ def frozen_gaps(
     liquid soil moisture). No known state within the window: not frozen.
     """
     state = np.asarray(state)
-    known = (state == cube.FROZEN_YES) | (state == cube.FROZEN_NO)
-    frozen = state == cube.FROZEN_YES
+    known = (state == FROZEN_YES) | (state == FROZEN_NO)
+    frozen = state == FROZEN_YES
     result = np.zeros((count, *state.shape[1:]), dtype=bool)
     decided = np.zeros_like(result)
     days = np.arange(first, first + count)
@@ -201,7 +157,7 @@ def compose(
     fill_land: np.ndarray,
     pred: np.ndarray,
     reached: np.ndarray,
-    valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
+    valid_range: tuple[float, float] = DEFAULT_RANGE,
     frozen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The product and its flag for cells of ``observed`` (t, y, x).
@@ -219,7 +175,7 @@ def compose(
     flag[:, ~fill_land] = FLAG_NOT_LAND
     if frozen is not None:
         flag[frozen & ((flag == FLAG_FILLED) | (flag == FLAG_NOT_FILLED))] = FLAG_FROZEN
-    filled = np.clip(pred, *valid_range)
+    filled = clamp(pred, valid_range)
     sm = np.where(flag == FLAG_OBSERVED, observed, np.where(flag == FLAG_FILLED, filled, np.nan))
     return sm.astype("float32"), flag
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 
@@ -61,3 +62,15 @@ def test_every_subcommand_takes_its_help_line_from_its_module_docstring():
         doc = importlib.import_module(f"sgdsm_cloud.cli.{name}").__doc__
         assert helps[name] and helps[name] in doc.replace("``", "").split("\n")[0]
         assert subparsers.choices[name].description not in (None, helps[name]), name
+
+
+def test_json_logs_are_one_object_per_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sgdsm_cloud", "--log-format", "json", "train", "--store",
+         str(tmp_path / "none.zarr"), "--out", str(tmp_path / "m")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == cli.EXIT_ERROR and len(lines) == 1
+    document = json.loads(lines[0])
+    assert document["level"] == "ERROR" and "sgdsm ingest" in document["message"]

@@ -14,21 +14,20 @@ import sgdsm_cloud
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.product import (
     EARLIER_FLAG_MEANINGS,
-    FLAG_ATTRS,
     FLAG_FILLED,
     FLAG_FROZEN,
     FLAG_MEANINGS,
     FLAG_NOT_FILLED,
     FLAG_NOT_LAND,
     FLAG_OBSERVED,
-    FLAG_VALUES,
-    SM_ATTRS,
     compose,
     compose_uncertainty,
     frozen_gaps,
     open_seamless,
     uncertainty_attrs,
 )
+from sgdsm_cloud.schema import FLAG_ATTRS, FLAG_VALUES
+from sgdsm_cloud.schema import PRODUCT_SM_ATTRS as SM_ATTRS
 
 
 def test_open_seamless_reads_what_fill_writes_and_refuses_a_raw_cube(tmp_path):

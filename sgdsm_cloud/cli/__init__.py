@@ -12,7 +12,9 @@ Exit status: 0 success, 1 error (one line on stderr naming the file and the fix)
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
+import json
 import logging
 import os
 import re
@@ -42,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars, warnings only"
+        "-q", "--quiet", action="store_true", help="errors and the result only: no progress"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("SGDSM_LOG_FORMAT", "text"),
+        help="json: one JSON object per log line, for log collectors [env SGDSM_LOG_FORMAT]",
     )
     parser.add_argument(
         "--config",
@@ -57,14 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(verbose: int, quiet: bool) -> None:
+def configure_logging(verbose: int, quiet: bool, log_format: str = "text") -> None:
     """By default: this package's INFO and everyone's warnings; ``-v`` all INFO (the phase
-    timings of ingest and fill too), ``-vv`` DEBUG.
+    timings of ingest and fill too), ``-vv`` DEBUG; ``-q`` errors only. ``log_format`` json:
+    one JSON object per line (time, level, logger, message).
 
     The threshold sits on the handler, because dask sets its own loggers' levels when it is
     imported (after this runs) and would otherwise flood the terminal with scheduler INFO lines.
     """
-    level = logging.WARNING if quiet else (logging.INFO if verbose <= 1 else logging.DEBUG)
+    level = logging.ERROR if quiet else (logging.INFO if verbose <= 1 else logging.DEBUG)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
@@ -72,11 +81,35 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     # the phase timings of ingest and fill (sgdsm_cloud.phases) are for -v: a plain run's
     # output, an error's one line included, stays as it was
     logging.getLogger(PHASES_LOGGER).setLevel(level if verbose else logging.WARNING)
-    if verbose == 0:  # other libraries' INFO (dask's scheduler, ...) only with -v
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(
-                lambda r: r.levelno >= logging.WARNING or r.name.startswith("sgdsm_cloud")
-            )
+    floor = logging.ERROR if quiet else logging.WARNING
+    for handler in logging.getLogger().handlers:
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
+        if verbose == 0:  # other libraries' INFO (dask's scheduler, ...) only with -v
+            handler.addFilter(lambda r: r.levelno >= floor or r.name.startswith("sgdsm_cloud"))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        document = {
+            "time": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document)
+
+
+def _error_line(args: argparse.Namespace, message: str) -> str:
+    """The one stderr line of a failed command, in the chosen log format."""
+    if getattr(args, "log_format", "text") == "json":
+        return json.dumps({"level": "ERROR", "logger": f"sgdsm.{args.command}", "message": message})
+    return f"sgdsm {args.command}: {message}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,17 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return int(done.code or 0)
-    configure_logging(args.verbose, args.quiet)
+    configure_logging(args.verbose, args.quiet, args.log_format)
     try:
         config_file.apply_dask(config, source=str(config_path))
         return int(args.run(args) or EXIT_OK)
     except SgdsmError as err:
-        print(f"sgdsm {args.command}: error: {redact(str(err))}", file=sys.stderr)
+        print(_error_line(args, f"error: {redact(str(err))}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(
-            f"sgdsm {args.command}: interrupted; re-run the same command to resume", file=sys.stderr
-        )
+        message = "interrupted; re-run the same command to resume"
+        print(_error_line(args, message), file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

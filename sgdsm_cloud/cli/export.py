@@ -2,7 +2,7 @@
 
 Write one NetCDF4 file per day of the seamless cube at --filled to --out (a directory or an
 fsspec URL): original and reconstructed soil moisture in integer percent (int16, fill -32767),
-the flag, and the uncertainty where the cube has one, with CF-1.8/ACDD attributes. One task per
+the flag, and the uncertainty where the cube has one, with CF/ACDD attributes. One task per
 group of days on a LocalCluster, or on the cluster at --scheduler. A re-run skips the days
 whose file is complete. See docs/export.md.
 """

@@ -20,6 +20,7 @@ from sgdsm_cloud.cli.command import (
 from sgdsm_cloud.cluster import add_scheduler_option
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.options import add_options, from_args
+from sgdsm_cloud.schema import Attribution
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_period(parser, "to fill")
     add_storage_options(parser, "the store, the output and the model")
     add_options(parser.add_argument_group("tiling and inference (FillConfig)"), FillConfig)
+    add_options(
+        parser.add_argument_group("who makes and publishes the product (Attribution, ACDD)"),
+        Attribution,
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing output instead of resuming it"
     )
@@ -56,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
     check_reachable(model, must_exist=True)
     check_reachable(out)
     prepared = prepare_fill(  # refuses bad inputs before a cluster starts
-        source, out, model, config, start=args.start, end=args.end, overwrite=args.overwrite
+        source,
+        out,
+        model,
+        config,
+        start=args.start,
+        end=args.end,
+        overwrite=args.overwrite,
+        attribution=from_args(Attribution, args),
     )
     with connect(args.scheduler, args.workers, gpu=args.gpu) as client:
         summary = execute_fill(prepared, client)

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.fill.block import fill_block, frozen_span
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
 from sgdsm_cloud.fill.template import ModelInfo, encoding_for, template_for
 from sgdsm_cloud.model.runner import Predictor
-from sgdsm_cloud.product import FLAG, SM, SM_ERROR, SM_UNCERTAINTY, fill_land_mask, frozen_gaps
+from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY, fill_land_mask, frozen_gaps
+from sgdsm_cloud.schema import SM_ERROR
 from sgdsm_cloud.storage import Location
 
 # A checkpoint directory (path, URL or Location), or a loaded model.checkpoint.Checkpoint.
@@ -79,7 +80,7 @@ def fill_dataset(
     source = str(raw.encoding.get("source", "in-memory dataset"))
     result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
     sm, flag, uncertainty = _lazy_tiles(
-        raw, plan, model_ref, config.batch_size, device, cube.physical_range(raw.attrs)
+        raw, plan, model_ref, config.batch_size, device, schema.physical_range(raw.attrs)
     )
     result[SM] = result[SM].copy(data=sm)
     result[FLAG] = result[FLAG].copy(data=flag)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.fill.geometry import BlockSpec
 from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import (
@@ -32,13 +32,13 @@ from sgdsm_cloud.product import (
     FLAG_OBSERVED,
     FROZEN_WINDOW_DAYS,
     SM,
-    SM_ERROR,
     SM_UNCERTAINTY,
     compose,
     compose_uncertainty,
     fill_land_mask,
     frozen_gaps,
 )
+from sgdsm_cloud.schema import SM_ERROR
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.versioned.chunks import encode_region
 from sgdsm_cloud.versioned.packs import write_pack
@@ -73,7 +73,7 @@ def fill_block(
     fill_land: np.ndarray,
     spec: BlockSpec,
     predict: Predictor | None,
-    valid_range: tuple[float, float] = cube.DEFAULT_RANGE,
+    valid_range: tuple[float, float] = schema.DEFAULT_RANGE,
     observed_error: np.ndarray | None = None,
     frozen: np.ndarray | None = None,
     *,
@@ -172,7 +172,7 @@ class TileStores:
         self.job = job
         self.source = cube.open_cube(job.source.url, job.source.storage_options, chunks=None)
         self.land = self.source[cube.LAND].values.astype(bool)
-        self.valid_range = cube.physical_range(self.source.attrs)
+        self.valid_range = schema.physical_range(self.source.attrs)
         self.lat, self.lon = self.source["lat"].values, self.source["lon"].values
         self.has_error = SM_ERROR in self.source.variables
         self.has_frozen = cube.FROZEN in self.source.variables

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import traceback
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 from sgdsm_cloud import cube
 from sgdsm_cloud.cluster import TaskKind, run_tasks
 from sgdsm_cloud.errors import ConfigError, SgdsmError
+from sgdsm_cloud.failures import task_failed
 from sgdsm_cloud.fill.block import FillJob, fill_tile
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec
@@ -39,13 +39,11 @@ from sgdsm_cloud.product import (
     SEAMLESS_OUTPUT,
     SOURCE_SHA256,
 )
-from sgdsm_cloud.storage import Location, public_url, redact
+from sgdsm_cloud.schema import Attribution
+from sgdsm_cloud.storage import Location, public_url
 from sgdsm_cloud.versioned.repository import Repository
 
 logger = logging.getLogger(__name__)
-# A child of dask's worker logger: what tasks log here reaches the worker's log as dask shows it
-# (the dashboard, Client.get_worker_logs) besides the process's stderr (kubectl logs).
-worker_log = logging.getLogger("distributed.worker.sgdsm_cloud")
 
 
 class TileFailed(SgdsmError):
@@ -92,14 +90,8 @@ def run_tile(spec_json: str, job: FillJob) -> dict[str, Any]:
         return fill_tile(spec, plugin.stores(job), plugin.predictor)
     except Exception as err:
         options = {**job.source.storage_options, **job.run.records.storage_options}
-        worker_log.error("tile %s failed:\n%s", spec.id, redacted_traceback(err, options))
-        reason = redact(f"{type(err).__name__}: {err}", options)
+        reason = task_failed(f"tile {spec.id}", err, options)
         raise TileFailed(f"tile {spec.id} of {job.run.records.url}: {reason}") from None
-
-
-def redacted_traceback(err: BaseException, options: dict[str, Any]) -> str:
-    """``err``'s formatted traceback with every secret of ``options`` (and AWS_*) replaced."""
-    return redact("".join(traceback.format_exception(err)), options)
 
 
 @dataclass(frozen=True)
@@ -125,6 +117,7 @@ class PreparedFill:
     published: bool
     replace_plain: bool
     phases: Phases
+    attribution: Attribution = Attribution()
 
     @property
     def run_id(self) -> str:
@@ -142,6 +135,7 @@ def prepare_fill(
     start: Any = None,
     end: Any = None,
     overwrite: bool = False,
+    attribution: Attribution | None = None,
 ) -> PreparedFill:
     """Check the output path and the inputs, load the model and plan the tiles: everything
     that can refuse a fill happens here, before a cluster starts or anything is written.
@@ -179,7 +173,7 @@ def prepare_fill(
                 raise ConfigError(_another_fill(out, recorded, fingerprint))
     return PreparedFill(
         source, out, model, config, raw, checkpoint, plan, fingerprint, parent, published,
-        replace_plain, phases,
+        replace_plain, phases, attribution or Attribution(),
     )  # fmt: skip
 
 
@@ -216,7 +210,7 @@ def execute_fill(fill: PreparedFill, client: Any = None) -> FillSummary:
         if run.plan() is None:
             run.write_plan({"fingerprint": fill.fingerprint, "parent": fill.parent})
         model_info = ModelInfo.from_checkpoint(fill.checkpoint)
-        template = template_for(fill.raw, plan, fill.source.url, model_info)
+        template = template_for(fill.raw, plan, fill.source.url, model_info, fill.attribution)
         metadata = metadata_refs(template, plan.layout)
         done = run.done()
     todo = [block for block in plan.blocks if block.id not in done]
@@ -282,10 +276,14 @@ def run_fill(
     start: Any = None,
     end: Any = None,
     overwrite: bool = False,
+    attribution: Attribution | None = None,
 ) -> FillSummary:
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``
     (None: in this process), by :func:`prepare_fill`, then :func:`execute_fill`."""
-    prepared = prepare_fill(source, out, model, config, start=start, end=end, overwrite=overwrite)
+    prepared = prepare_fill(
+        source, out, model, config, start=start, end=end, overwrite=overwrite,
+        attribution=attribution,
+    )  # fmt: skip
     return execute_fill(prepared, client)
 
 

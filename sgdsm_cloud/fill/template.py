@@ -26,45 +26,48 @@ from sgdsm_cloud.product import (
     DAY_PROVISIONAL,
     DAY_VARIABLES,
     FLAG,
-    FLAG_ATTRS,
     FLAG_NOT_LAND,
     LAND,
     LAST_FINAL_DAY,
     LAST_PROVISIONAL_DAY,
     PROVISIONAL,
-    PROVISIONAL_ATTRS,
     SEAMLESS_KIND,
     SM,
-    SM_ERROR,
     SM_UNCERTAINTY,
     SOURCE_FILE,
-    SOURCE_FILE_ATTRS,
     SOURCE_SHA256,
-    SOURCE_SHA256_ATTRS,
     provisional_days,
-    sm_attrs,
     uncertainty_attrs,
+)
+from sgdsm_cloud.schema import (
+    CALENDAR,
+    DIMS,
+    FLAG_ATTRS,
+    LAT_BOUNDS,
+    LON_BOUNDS,
+    METHOD_DOI,
+    PROVISIONAL_ATTRS,
+    REFERENCES,
+    SM_ERROR,
+    SOURCE_FILE_ATTRS,
+    SOURCE_SHA256_ATTRS,
+    TIME_UNITS,
+    Attribution,
+    bounds_variables,
+    coordinate_attrs,
+    discovery_attrs,
+    geospatial_attrs,
+    product_id,
+    product_sm_attrs,
 )
 from sgdsm_cloud.storage import public_url, redact
 from sgdsm_cloud.versioned.chunks import template_items
 from sgdsm_cloud.versioned.refs import Refs, inline
 
-DIMS = ("time", "lat", "lon")
 DAY_CHUNK = 4096  # days per chunk of the time coordinate and the per-day variables (11 years)
 
-METHOD_DOI = "10.5194/essd-13-1385-2021"
-REFERENCES = (
-    "Zhang, Q., Yuan, Q., Li, J., Wang, Y., Sun, F., and Zhang, L.: Generating seamless global "
-    "daily AMSR2 soil moisture (SGD-SM) long-term products for the years 2013-2019, Earth Syst. "
-    f"Sci. Data, 13, 1385-1401, https://doi.org/{METHOD_DOI}, 2021"
-)
-
-# ACDD attributes describing the instrument and the people, carried over from the raw cube.
-_CARRIED_ATTRS = (
-    "creator_name", "creator_email", "creator_url", "creator_type", "institution", "publisher_name",
-    "publisher_email", "publisher_url", "license", "keywords", "platform", "instrument",
-    "source_product", "source_variable", "source_pass", "project",
-)  # fmt: skip
+# What the product carries over from the raw cube's attributes: which source it was made from.
+_CARRIED_ATTRS = ("source_product", "source_variable", "source_pass")
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,12 @@ def output_attrs(
     source_url: str,
     model: ModelInfo,
     time_coverage: tuple[str, str],
-    geospatial: dict[str, float],
+    geospatial: dict[str, Any],
+    attribution: Attribution | None = None,
     created: datetime | None = None,
 ) -> dict[str, Any]:
-    """Root CF-1.10 / ACDD-1.3 attributes of the seamless cube, including provenance."""
+    """Root CF / ACDD attributes of the seamless cube (``schema.discovery_attrs``, the
+    publisher's ``attribution``), including provenance."""
     created = created or datetime.now(UTC)
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     source = public_url(source_url)
@@ -116,13 +121,19 @@ def output_attrs(
     previous = str(raw_attrs.get("history", "")).strip()
     attrs = {
         KIND_ATTR: SEAMLESS_KIND,
-        "Conventions": "CF-1.10, ACDD-1.3",
+        **discovery_attrs(processing_level="L4"),
+        "id": product_id(raw_attrs),
         "title": "Seamless daily AMSR2 surface soil moisture (SGD-SM gap-filled)",
         "summary": (
             "Daily surface soil moisture with the gaps of the AMSR2 record filled by "
             f"{_method_phrase(model.config)} (days T-4..T+4). Observed values are kept "
             "unchanged; the variable 'flag' says which values are observed, filled, or not filled, "
             "and 'sm_uncertainty' gives each value's standard error where it is known."
+        ),
+        "comment": (
+            "Values in m3 m-3. A day is provisional (variable 'provisional') while days of its "
+            "window are still to come; an update fills it again when they arrive, and the "
+            "product's versions keep every earlier state."
         ),
         "source": f"{raw_attrs.get('source', 'AMSR2 soil moisture')}; raw cube {source}",
         "source_store": source,
@@ -134,8 +145,10 @@ def output_attrs(
         "sgdsm_cloud_version": __version__,
         "time_coverage_start": time_coverage[0],
         "time_coverage_end": time_coverage[1],
+        "time_coverage_duration": _duration(*time_coverage),
         "time_coverage_resolution": "P1D",
         **geospatial,
+        **(attribution or Attribution()).attrs(),
         "model_sha256": model.sha256,
         "model_config": json.dumps(model.config, sort_keys=True),
         "model_provenance": redact(json.dumps(model.provenance, sort_keys=True, default=str)),
@@ -146,20 +159,13 @@ def output_attrs(
     return attrs
 
 
-def geospatial_attrs(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
-    """ACDD bounds of the grid's cell edges."""
-    from sgdsm_cloud.grid import infer_resolution
-
-    half_lat = infer_resolution(lat) / 2 if lat.size > 1 else 0.0
-    half_lon = infer_resolution(lon) / 2 if lon.size > 1 else 0.0
-    return {
-        "geospatial_lat_min": float(lat.min() - half_lat),
-        "geospatial_lat_max": float(lat.max() + half_lat),
-        "geospatial_lon_min": float(lon.min() - half_lon),
-        "geospatial_lon_max": float(lon.max() + half_lon),
-        "geospatial_lat_units": "degrees_north",
-        "geospatial_lon_units": "degrees_east",
-    }
+def _duration(first: str, last: str) -> str:
+    """ISO 8601 duration of the days ``first..last`` (both included), e.g. ``P365D``."""
+    try:
+        days = (pd.Timestamp(last) - pd.Timestamp(first)).days + 1
+    except ValueError:
+        return ""
+    return f"P{days}D"
 
 
 def make_template(
@@ -181,9 +187,12 @@ def make_template(
     """
     import dask.array as da
 
-    sm_meta = sm_attrs(raw.attrs)
+    sm_meta = product_sm_attrs(raw.attrs)
     shape = (raw.sizes["time"], raw.sizes["lat"], raw.sizes["lon"])
-    coords = {name: (name, raw[name].values, dict(raw[name].attrs)) for name in DIMS}
+    coords = {
+        **{name: (name, raw[name].values, coordinate_attrs(name)) for name in DIMS},
+        **bounds_variables(raw["lat"].values, raw["lon"].values),
+    }
     unc_meta = uncertainty_attrs(filled_uncertainty, SM_ERROR in raw.variables)
     if provisional is None:
         provisional = np.zeros(shape[0], dtype="uint8")
@@ -220,7 +229,13 @@ def _text(raw: xr.Dataset, name: str, days: int) -> np.ndarray:
     return np.asarray(values, dtype=np.dtypes.StringDType())
 
 
-def template_for(raw: xr.Dataset, plan: FillPlan, source_url: str, model: ModelInfo) -> xr.Dataset:
+def template_for(
+    raw: xr.Dataset,
+    plan: FillPlan,
+    source_url: str,
+    model: ModelInfo,
+    attribution: Attribution | None = None,
+) -> xr.Dataset:
     """The template of filling ``raw`` (the whole raw cube) as ``plan`` says: the days of the
     plan, those whose window reaches past the record's end marked provisional."""
     days = raw.isel(time=plan.time_slice)
@@ -233,6 +248,7 @@ def template_for(raw: xr.Dataset, plan: FillPlan, source_url: str, model: ModelI
         model=model,
         time_coverage=(time[0].strftime("%Y-%m-%d"), time[-1].strftime("%Y-%m-%d")),
         geospatial=geospatial_attrs(days["lat"].values, days["lon"].values),
+        attribution=attribution,
     )
     attrs.update(day_status_attrs(time, provisional))
     return make_template(
@@ -285,13 +301,19 @@ def encoding_for(template: xr.Dataset, layout: Layout) -> dict[str, dict[str, An
         },
         LAND: {"chunks": (template.sizes["lat"], template.sizes["lon"])},
         "time": {
-            "units": "days since 1970-01-01",
-            "calendar": "proleptic_gregorian",
+            "units": TIME_UNITS,
+            "calendar": CALENDAR,
             "dtype": "int32",
             "chunks": days,
         },
-        "lat": {"chunks": (template.sizes["lat"],)},
-        "lon": {"chunks": (template.sizes["lon"],)},
+        # coordinates and their bounds have no missing values, so no _FillValue (CF 5)
+        "lat": {"chunks": (template.sizes["lat"],), "_FillValue": None},
+        "lon": {"chunks": (template.sizes["lon"],), "_FillValue": None},
+        **{
+            name: {"chunks": template[name].shape, "_FillValue": None}
+            for name in (LAT_BOUNDS, LON_BOUNDS)
+            if name in template.variables
+        },
         **{name: {"chunks": days} for name in DAY_VARIABLES if name in template.variables},
     }
 

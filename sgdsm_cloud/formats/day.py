@@ -43,7 +43,7 @@ class Day:
 
     def to_dataarray(self) -> xr.DataArray:
         """The day as an xarray DataArray with CF attributes, for notebooks."""
-        from sgdsm_cloud.cube import LAT_ATTRS, LON_ATTRS, SM_ATTRS
+        from sgdsm_cloud.schema import LAT_ATTRS, LON_ATTRS, RAW_SM_ATTRS
 
         return xr.DataArray(
             self.values,
@@ -54,7 +54,7 @@ class Day:
                 "time": np.datetime64(self.date, "ns"),
             },
             name="sm",
-            attrs={**SM_ATTRS, "source_file": self.name, "pass": self.pass_},
+            attrs={**RAW_SM_ATTRS, "source_file": self.name, "pass": self.pass_},
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sgdsm_cloud.errors import BadInputFile
+from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats.checks import check_physical_range
 from sgdsm_cloud.formats.names import ArchiveName
 from sgdsm_cloud.grid import infer_resolution
@@ -66,7 +66,7 @@ def decode(
     check_physical_range(name, percent)
     try:
         lat_res, lon_res = infer_resolution(lat), infer_resolution(lon)
-    except Exception:
+    except ConfigError:
         raise BadInputFile(name, "Latitude/Longitude are not a regular grid") from None
     if abs(lat_res - parsed.resolution) > 1e-6 or abs(lon_res - parsed.resolution) > 1e-6:
         raise BadInputFile(
@@ -143,8 +143,8 @@ def _orient(
 
 def _dimension_names(ds: h5py.Dataset) -> tuple[str, ...] | None:
     try:
-        names = tuple(ds.dims[i][0].name.rsplit("/", 1)[-1] for i in range(ds.ndim))
-    except Exception:  # no dimension scales attached
+        names = tuple((ds.dims[i][0].name or "").rsplit("/", 1)[-1] for i in range(ds.ndim))
+    except (RuntimeError, IndexError):  # HDF5 iterating no attached dimension scale
         return None
     return names if all(names) else None
 

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sgdsm_cloud.cube import STATUS_INGESTED, daily_axis
+from sgdsm_cloud.cube import daily_axis
 from sgdsm_cloud.errors import BadInputFile, ChunkAlignmentError, ConfigError
 from sgdsm_cloud.formats.names import ArchiveName, parse_name
 from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.sources import SourceFile
+from sgdsm_cloud.schema import STATUS_INGESTED
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ class QuarantineRecord:
         return {"file": self.file, "reason": self.reason}
 
     def log(self) -> None:
-        """One warning line on stderr naming the file and the reason."""
-        log.warning("quarantined %s: %s", self.file, self.reason)
+        """One error line on stderr naming the file and the reason: the file was refused, so
+        even ``-q`` shows it (the run goes on, and ends with exit status 3)."""
+        log.error("quarantined %s: %s", self.file, self.reason)
 
 
 def printable(path: str) -> str:

@@ -28,8 +28,6 @@ from sgdsm_cloud.cube import (
     SOURCE_FILE,
     SOURCE_SHA256,
     SOURCE_SIZE,
-    STATUS_INGESTED,
-    STATUS_QUARANTINED,
     frozen_state,
 )
 from sgdsm_cloud.errors import BadInputFile, ChunkAlignmentError, StorageError
@@ -41,6 +39,7 @@ from sgdsm_cloud.ingest.quarantine import QuarantineRecord
 from sgdsm_cloud.ingest.retry import RetryPolicy, call_with_retries
 from sgdsm_cloud.ingest.sources import SourceFile, read_bytes
 from sgdsm_cloud.ingest.store import array_of, zarr_store
+from sgdsm_cloud.schema import STATUS_INGESTED, STATUS_QUARANTINED
 from sgdsm_cloud.storage import Location, redact
 
 

@@ -38,6 +38,7 @@ from sgdsm_cloud.ingest import quarantine
 from sgdsm_cloud.ingest.geometry import StoreGrid, global_window
 from sgdsm_cloud.ingest.plan import Identity, Ledger, Provenance
 from sgdsm_cloud.outputs import KIND_ATTR
+from sgdsm_cloud.schema import discovery_attrs, geospatial_attrs
 from sgdsm_cloud.storage import Location
 
 LISTED_ATTR = "sources_listed_at"  # when the last run began listing (ISO UTC): CMR updated_since
@@ -215,7 +216,7 @@ def finish(
 
 
 def cube_attrs(identity: Identity, grid: StoreGrid) -> dict[str, Any]:
-    """CF-1.10 / ACDD-1.3 root attributes of a new raw cube."""
+    """CF / ACDD root attributes of a new raw cube."""
     half = grid.resolution / 2
     if identity.product == "lprm":
         ds = "DS_" if grid.resolution < 0.25 else ""
@@ -227,7 +228,7 @@ def cube_attrs(identity: Identity, grid: StoreGrid) -> dict[str, Any]:
         references = "https://gportal.jaxa.jp/"
     return {
         KIND_ATTR: RAW_KIND,
-        "Conventions": "CF-1.10, ACDD-1.3",
+        **discovery_attrs(processing_level="L3"),
         "title": f"AMSR2 {identity.product.upper()} surface soil moisture, {identity.pass_} pass, raw daily cube",
         "summary": (
             "Daily AMSR2 surface soil moisture (m3 m-3) on a regular lat/lon grid, as retrieved: NaN marks "
@@ -236,20 +237,12 @@ def cube_attrs(identity: Identity, grid: StoreGrid) -> dict[str, Any]:
         ),
         "source": source,
         "references": references,
-        "processing_level": "L3",
         "source_product": identity.product,
         "source_variable": identity.variable,
         "source_pass": identity.pass_,
         "source_pass_description": _PASS_WORDS[identity.pass_],
         "grid_resolution": grid.resolution,
-        "geospatial_lat_min": float(grid.lat.min() - half),
-        "geospatial_lat_max": float(grid.lat.max() + half),
-        "geospatial_lon_min": float(grid.lon.min() - half),
-        "geospatial_lon_max": float(grid.lon.max() + half),
-        "geospatial_lat_units": "degrees_north",
-        "geospatial_lon_units": "degrees_east",
-        "geospatial_lat_resolution": f"{grid.resolution} degree",
-        "geospatial_lon_resolution": f"{grid.resolution} degree",
+        **geospatial_attrs(grid.lat, grid.lon, (half, half)),
         "date_created": _now(),
         quarantine.ATTR: [],
     }

@@ -1,7 +1,7 @@
 """Run a trained network on whole days of an array (no zarr, no dask: the array core).
 
 ``predict_days`` returns the raw network output for each requested centre day;
-``sgdsm_cloud.fill.block.compose`` turns it into the product.
+``sgdsm_cloud.product.compose`` turns it into the product.
 """
 
 from __future__ import annotations

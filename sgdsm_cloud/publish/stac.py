@@ -23,8 +23,8 @@ from pystac.extensions.datacube import DatacubeExtension, Dimension, Variable
 from pystac.extensions.xarray_assets import XarrayAssetsExtension
 
 from sgdsm_cloud.errors import ConfigError, StoreContractError
-from sgdsm_cloud.grid import infer_resolution
 from sgdsm_cloud.product import LAST_FINAL_DAY, LAST_PROVISIONAL_DAY, SM_UNCERTAINTY
+from sgdsm_cloud.schema import half_cells, is_unset
 from sgdsm_cloud.versioned.reader import reference_options
 
 ASSET_KEY = "zarr"
@@ -141,14 +141,10 @@ def _time_range(ds: xr.Dataset) -> tuple[datetime, datetime]:
     )
 
 
-def _half_cell(values: np.ndarray) -> float:
-    return infer_resolution(values) / 2 if values.size > 1 else 0.0
-
-
 def _bbox(ds: xr.Dataset) -> list[float]:
     """``[west, south, east, north]`` of the cell edges, clipped to the globe."""
     lat, lon = np.asarray(ds["lat"].values, float), np.asarray(ds["lon"].values, float)
-    half_lat, half_lon = _half_cell(lat), _half_cell(lon)
+    half_lat, half_lon = half_cells(lat, lon)
     return [
         max(float(lon.min() - half_lon), -180.0),
         max(float(lat.min() - half_lat), -90.0),
@@ -223,7 +219,7 @@ def _variables(ds: xr.Dataset) -> dict[str, Variable]:
 
 def _license(attrs: dict[str, Any], override: str | None) -> str:
     value = (override or str(attrs.get("license", ""))).strip()
-    if not value:
+    if is_unset(value):
         raise ConfigError(
             "the cube has no 'license' attribute; pass --license with an SPDX identifier (e.g. CC-BY-4.0)"
         )
@@ -238,23 +234,27 @@ def _license(attrs: dict[str, Any], override: str | None) -> str:
 
 def _providers(attrs: dict[str, Any]) -> list[pystac.Provider]:
     providers = []
-    if attrs.get("creator_name"):
+    if not is_unset(attrs.get("creator_name")):
         providers.append(
             pystac.Provider(
                 str(attrs["creator_name"]),
                 roles=[pystac.ProviderRole.PRODUCER, pystac.ProviderRole.PROCESSOR],
-                url=attrs.get("creator_url"),
+                url=_known(attrs.get("creator_url")),
             )
         )
-    if attrs.get("publisher_name"):
+    if not is_unset(attrs.get("publisher_name")):
         providers.append(
             pystac.Provider(
                 str(attrs["publisher_name"]),
                 roles=[pystac.ProviderRole.HOST],
-                url=attrs.get("publisher_url"),
+                url=_known(attrs.get("publisher_url")),
             )
         )
     return providers
+
+
+def _known(value: Any) -> str | None:
+    return None if is_unset(value) else str(value)
 
 
 def _publications(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.formats import jaxa, lprm
 from sgdsm_cloud.formats.names import JAXA_NAME, LPRM_NAME
 from sgdsm_cloud.grid import global_lat, global_lon
@@ -138,11 +138,11 @@ def synthesize(config: SynthConfig) -> xr.Dataset:
     names = [file_name(config, d.date) for d in days]
     ds = _coordinates(config, [d.date for d in days])
     dims = ("time", "lat", "lon")
-    ds[cube.SM] = (dims, np.stack([d.sm for d in days]), cube.SM_ATTRS)
+    ds[cube.SM] = (dims, np.stack([d.sm for d in days]), schema.RAW_SM_ATTRS)
     ds["truth"] = (dims, np.stack([d.truth for d in days]), _truth_attrs())
     ds[cube.DAY_STATUS] = (
         "time",
-        np.full(len(days), cube.STATUS_INGESTED, "uint8"),
+        np.full(len(days), schema.STATUS_INGESTED, "uint8"),
         cube.DAY_STATUS_ATTRS,
     )
     ds[cube.SOURCE_FILE] = (
@@ -353,7 +353,7 @@ def _coordinates(config: SynthConfig, dates: list[dt.date]) -> xr.Dataset:
 
 def _truth_attrs() -> dict[str, Any]:
     return {
-        **cube.SM_ATTRS,
+        **schema.RAW_SM_ATTRS,
         "long_name": "synthetic true surface soil moisture, complete over land",
     }
 
@@ -367,17 +367,14 @@ def _attrs(config: SynthConfig) -> dict[str, Any]:
         "bbox": config.bbox.as_list(),
     }
     return {
-        "Conventions": "CF-1.8, ACDD-1.3",
+        **schema.discovery_attrs(processing_level="L3"),
         "title": f"Synthetic AMSR2 {config.fmt.upper()} soil moisture ({config.pass_} pass)",
         "summary": "Physically plausible synthetic soil moisture with AMSR2 swath and retrieval gaps (sgdsm synth).",
         "source": "sgdsm_cloud.synth",
         "history": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} sgdsm synth {json.dumps(settings)}",
         "time_coverage_start": str(config.start),
         "time_coverage_end": str(config.end),
-        "geospatial_lat_min": float(config.crop.lat.min()),
-        "geospatial_lat_max": float(config.crop.lat.max()),
-        "geospatial_lon_min": float(config.crop.lon.min()),
-        "geospatial_lon_max": float(config.crop.lon.max()),
+        **schema.geospatial_attrs(config.crop.lat, config.crop.lon),
         "source_product": config.fmt,
         "source_variable": LPRM_VARIABLE if config.fmt == "lprm" else JAXA_VARIABLE,
         "source_pass": config.pass_,

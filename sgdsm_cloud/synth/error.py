@@ -22,7 +22,7 @@ import datetime as dt
 
 import numpy as np
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import schema
 from sgdsm_cloud.synth.config import Crop
 from sgdsm_cloud.synth.noise import cell_uniform, gaussian_rows
 from sgdsm_cloud.synth.streams import Stream
@@ -67,4 +67,4 @@ class RetrievalError:
 
 def retrieved(truth: np.ndarray, error: np.ndarray, fmt: str) -> np.ndarray:
     """What the instrument retrieves: truth plus error, clipped to the format's range."""
-    return np.clip(truth + error, *cube.PHYSICAL_RANGES[fmt]).astype("float32")
+    return np.clip(truth + error, *schema.PHYSICAL_RANGES[fmt]).astype("float32")

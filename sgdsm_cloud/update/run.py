@@ -53,6 +53,7 @@ from sgdsm_cloud.product import (
     SOURCE_FILE,
     SOURCE_SHA256,
 )
+from sgdsm_cloud.schema import Attribution
 from sgdsm_cloud.storage import Location, public_url, write_atomic
 from sgdsm_cloud.update.checks import check_candidate, structure_changes
 from sgdsm_cloud.update.compact import compact, scattered_tiles
@@ -168,7 +169,11 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
         raw, halo_of(update.checkpoint.config), fill_config, start=previous["time"].values[0]
     )
     template = template_for(
-        raw, fill_plan, update.store.url, ModelInfo.from_checkpoint(update.checkpoint)
+        raw,
+        fill_plan,
+        update.store.url,
+        ModelInfo.from_checkpoint(update.checkpoint),
+        Attribution.from_attrs(previous.attrs),
     )
     dates = pd.DatetimeIndex(template["time"].values).strftime("%Y-%m-%d")
     granules = _granules(template, plan, dates)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.grid import is_global_lon
 from sgdsm_cloud.model.uncertainty import (
     FEATURES,
@@ -70,7 +70,7 @@ def scored_prediction(case: Case, filler: ModelFiller) -> tuple[np.ndarray, np.n
         extra="features",
     )
     assert result.features is not None  # extra="features" always returns them
-    pred = np.clip(result.pred[0], *filler.valid_range)
+    pred = schema.clamp(result.pred[0], filler.valid_range)
     scored = case.removed & result.reached[0] & case.land & np.isfinite(case.reference)
     return pred, scored, result.features[0]
 
@@ -144,7 +144,9 @@ def held_back_cases(
             sm, field, land, fillable, dates, days, model_config.half_window, halo, periodic
         )
     drawn = draw_gaps(sm, fillable, days, gaps, np.arange(sm.sizes["time"]))
-    return simulated_cases(sm, land, dates, drawn, halo, model_config.half_window, periodic)
+    return simulated_cases(
+        sm, land, dates, drawn, halo, model_config.half_window, periodic, fillable
+    )
 
 
 def calibrate_checkpoint(
@@ -169,7 +171,7 @@ def calibrate_checkpoint(
     checkpoint = load_checkpoint(model.url, storage_options=model.storage_options)
     raw = cube.open_cube(store.url, store.storage_options)
     filler = ModelFiller.from_checkpoint(
-        checkpoint, batch_size=batch_size, valid_range=cube.physical_range(raw.attrs)
+        checkpoint, batch_size=batch_size, valid_range=schema.physical_range(raw.attrs)
     )
     while True:  # squares as large as the held-back days hold enough of
         cases = held_back_cases(store, checkpoint.config, days, truth=truth, gaps=gaps)

@@ -68,8 +68,10 @@ def simulated_cases(
     halo: int,
     half_window: int,
     periodic: bool,
+    fill_land: np.ndarray | None = None,
 ) -> list[Case]:
-    """One case per simulated block (see the module docstring)."""
+    """One case per simulated block (see the module docstring); ``fill_land``: the cells the
+    product fills (default: all of ``land``)."""
     shape = land.shape
     cases = []
     for day_gaps in gaps:
@@ -95,6 +97,7 @@ def simulated_cases(
                     half_window,
                     removed,
                     original,
+                    None if fill_land is None else crop.take(fill_land),
                 )
             )
     return cases
@@ -136,6 +139,7 @@ def truth_cases(
                 half_window,
                 removed,
                 reference,
+                crop.take(fillable),
             )
         )
     return cases

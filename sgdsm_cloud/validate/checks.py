@@ -187,7 +187,7 @@ def _simulated_cases(ctx: Context) -> tuple[list[DayGaps], list[Case]]:
     gaps = draw_gaps(sm, ctx.fill_land, ctx.days, ctx.config.gaps, ctx.period)
     halo = max(ctx.config.context, ctx.filler.receptive_radius, anomaly_reach())
     cases = simulated_cases(
-        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic
+        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic, ctx.fill_land
     )
     return gaps, cases
 

@@ -35,6 +35,8 @@ class Case:
         centre: index of the day to fill in ``values``.
         removed: ``(h, w)`` bool, the cells scored.
         reference: ``(h, w)`` reference values for the scored cells.
+        fill_land: ``(h, w)`` bool, the cells the product fills (land outside the excluded
+            regions); None: all of ``land``.
     """
 
     label: str
@@ -45,6 +47,7 @@ class Case:
     centre: int
     removed: np.ndarray
     reference: np.ndarray
+    fill_land: np.ndarray | None = None
 
 
 Filler = Callable[[Case], np.ndarray]

@@ -23,7 +23,7 @@ CLIMATOLOGY = "climatology"
 
 def model_method(filler: ModelFiller) -> Filler:
     """SGD-SM run on the case's window (the product rule: observed cells kept)."""
-    return lambda case: filler.fill_window(case.values, case.land, case.centre)
+    return lambda case: filler.fill_window(case.values, case.land, case.centre, case.fill_land)
 
 
 def store_method(product: StoreProduct) -> Filler:

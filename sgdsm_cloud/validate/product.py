@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sgdsm_cloud.cube import DEFAULT_RANGE
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import FLAG, SM, check_seamless, compose
+from sgdsm_cloud.schema import DEFAULT_RANGE
 
 __all__ = [
     "Crop",
@@ -121,15 +121,23 @@ class ModelFiller:
             valid_range,
         )
 
-    def fill_window(self, values: np.ndarray, land: np.ndarray, centre: int) -> np.ndarray:
-        """The centre day of a window, filled as the product is: observed cells kept, gaps
-        clamped to the valid range, NaN where the model does not reach."""
+    def fill_window(
+        self,
+        values: np.ndarray,
+        land: np.ndarray,
+        centre: int,
+        fill_land: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The centre day of a window as the product gives it (``product.compose``): observed
+        cells kept, gaps of ``fill_land`` (default: ``land``) clamped to the valid range, NaN
+        where the model does not reach. No frozen rule: a case scores gaps whose reference is
+        known liquid soil moisture."""
         pred, reached = self.predict(
             np.asarray(values, dtype="float32"), np.asarray(land, dtype=bool), np.array([centre])
         )
-        observed = values[centre]
-        filled = np.where(reached[0] & land, np.clip(pred[0], *self.valid_range), np.nan)
-        return np.where(np.isfinite(observed), observed, filled).astype("float32")
+        fillable = np.asarray(land if fill_land is None else fill_land, dtype=bool)
+        sm, _ = compose(values[centre : centre + 1], fillable, pred, reached, self.valid_range)
+        return sm[0]
 
 
 class ModelProduct:

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sgdsm_cloud import __version__, cube
+from sgdsm_cloud import __version__, cube, schema
 from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.product import open_seamless
@@ -44,7 +44,7 @@ def open_context(config: ValidateConfig) -> Context:
         checkpoint,
         device=device,
         batch_size=config.batch_size,
-        valid_range=cube.physical_range(record.raw.attrs),
+        valid_range=schema.physical_range(record.raw.attrs),
     )
     if config.filled:
         filled = open_seamless(config.filled.url, config.filled.storage_options)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import ModelConfig, TrainConfig
 from sgdsm_cloud.outputs import claim
@@ -163,8 +163,10 @@ def run_sweep(
     sm = record.raw[cube.SM]
     gaps = draw_gaps(sm, record.fill_land, record.days, config.gaps, record.period)
     halo = max([config.context] + [p.config.receptive_radius for p in plan])
-    cases = simulated_cases(sm, record.land, record.dates, gaps, halo, half_window, record.periodic)
-    valid_range = cube.physical_range(record.raw.attrs)
+    cases = simulated_cases(
+        sm, record.land, record.dates, gaps, halo, half_window, record.periodic, record.fill_land
+    )
+    valid_range = schema.physical_range(record.raw.attrs)
     scores: dict[str, tuple[float, float, float]] = {}
     rows = []
     for point in plan if cases else []:  # nothing is trained when no gap can be scored

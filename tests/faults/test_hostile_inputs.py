@@ -30,7 +30,7 @@ def assert_quarantined_one_line_each(corpus: HostileCorpus, store: str, lines: l
         reason = records[bad_name]
         assert fragment in reason and "\n" not in reason, (corpus.kinds[bad_name], reason)
         [line] = [line for line in lines if f"/{bad_name}: " in line]  # one stderr line per file
-        assert "WARNING sgdsm_cloud.ingest: quarantined " in line and reason in line
+        assert "ERROR sgdsm_cloud.ingest: quarantined " in line and reason in line
     assert len(set(corpus.kinds.values())) == len(corpus.kinds)  # every file a distinct kind
 
 

@@ -45,10 +45,10 @@ def test_filled_values_are_clamped_to_the_products_range_and_observations_never(
     ("product", "expected"), [("lprm", (0.0, 0.99)), ("jaxa", (0.0, 1.0)), ("other", (0.0, 1.0))]
 )
 def test_the_physical_range_follows_the_source_product(product, expected):
-    from sgdsm_cloud import cube
-    from sgdsm_cloud.product import sm_attrs
+    from sgdsm_cloud import schema
+    from sgdsm_cloud.schema import product_sm_attrs as sm_attrs
 
-    assert cube.physical_range({"source_product": product}) == expected
+    assert schema.physical_range({"source_product": product}) == expected
     attrs = sm_attrs({"source_product": product})
     assert (attrs["valid_min"], attrs["valid_max"]) == expected
 

@@ -18,6 +18,7 @@ from sgdsm_cloud.fill.template import (
     template_for,
 )
 from sgdsm_cloud.product import FLAG, LAST_FINAL_DAY, LAST_PROVISIONAL_DAY, PROVISIONAL, SM
+from sgdsm_cloud.schema import LAT_BOUNDS, Attribution, is_unset
 
 from .conftest import make_raw
 
@@ -28,11 +29,12 @@ MODEL = ModelInfo(
 
 def test_attrs_carry_provenance_and_append_a_history_line():
     attrs = output_attrs(
-        {"history": "2026-01-01 sgdsm ingest", "license": "CC-BY-4.0", "unrelated": 1},
+        {"history": "2026-01-01 sgdsm ingest", "license": "raw's", "unrelated": 1},
         source_url="s3://AKIA123:s3cr3t@bucket/raw.zarr",
         model=MODEL,
         time_coverage=("2015-01-01", "2015-12-31"),
         geospatial={},
+        attribution=Attribution(license="CC-BY-4.0", creator_name="Soil Team"),
         created=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
     )
     assert attrs["Conventions"] == "CF-1.10, ACDD-1.3"
@@ -44,6 +46,8 @@ def test_attrs_carry_provenance_and_append_a_history_line():
     assert attrs["source_store"] == "s3://bucket/raw.zarr" and "s3cr3t" not in str(attrs)
     assert attrs["model_sha256"] == "f" * 64 and "2019-12-31" in attrs["model_provenance"]
     assert attrs["license"] == "CC-BY-4.0" and "unrelated" not in attrs
+    assert attrs["creator_name"] == "Soil Team" and is_unset(attrs["publisher_name"])
+    assert "--publisher-name" in attrs["publisher_name"]  # the default says how to set it
     assert "10.5194/essd-13-1385-2021" in attrs["references"]
     assert (attrs["time_coverage_start"], attrs["time_coverage_end"]) == (
         "2015-01-01",
@@ -68,8 +72,13 @@ def test_template_is_lazy_and_encodes_fill_values_and_chunks():
     plan = plan_fill(raw, Halo(4, 3), config)
     template = template_for(raw, plan, "/data/raw.zarr", MODEL)
     assert template[SM].chunks == ((5, 5), (12,) * 4, (12,) * 8)  # never computed: dask
-    assert template["land"].dtype == np.uint8 and template.attrs["geospatial_lat_min"] == -90.0
     encoding = encoding_for(template, plan.layout)
+    assert template["land"].dtype == np.uint8
+    # the extent is the extreme cell centres; the bounds hold the cells' edges
+    assert template.attrs["geospatial_lat_min"] == template["lat"].values.min() == -88.125
+    assert template[LAT_BOUNDS].values.min() == -90.0
+    assert template["lat"].attrs["bounds"] == LAT_BOUNDS and LAT_BOUNDS in template.coords
+    assert encoding["lat"]["_FillValue"] is None  # coordinates have no missing values
     assert np.isnan(encoding[SM]["fill_value"]) and np.isnan(encoding[SM]["_FillValue"])
     assert encoding[SM]["chunks"] == (5, 12, 12) and "shards" not in encoding[SM]
     assert encoding[FLAG]["fill_value"] == 0 and "_FillValue" not in encoding[FLAG]

@@ -50,7 +50,7 @@ def test_quarantine_exits_3_with_one_line_per_file(tmp_path, capsys, corpus):
         "1",
     )
     assert code == 3
-    lines = [line for line in err if "quarantined" in line and "WARNING" in line]
+    lines = [line for line in err if "quarantined" in line and "ERROR" in line]
     assert len(lines) == len(corpus.bad)
     for bad_name, reason in corpus.bad.items():
         assert (

@@ -78,7 +78,7 @@ def test_bbox_crops_global_files_to_the_snapped_grid(tmp_path, real_lprm_dir):
     assert ds["lon"].values[0] == -9.875 and ds["lat"].values[-1] == 35.375
     global_day = h5py_day(sorted(real_lprm_dir.glob("*.nc4"))[1])
     np.testing.assert_array_equal(ds["sm"].isel(time=1).values, global_day[rows, cols])
-    assert ds.attrs["geospatial_lon_min"] == -10.0
+    assert ds.attrs["geospatial_lon_min"] == -9.875  # the westernmost cell centre
 
 
 def test_bad_file_corpus_quarantines_each_file_and_keeps_every_good_day(tmp_path, corpus, caplog):

@@ -41,9 +41,10 @@ def test_template_reads_back_as_an_empty_ledger(location):
         attrs["Conventions"] == "CF-1.10, ACDD-1.3"
         and attrs["source_variable"] == "soil_moisture_x"
     )
-    assert (
-        attrs["geospatial_lon_min"] == 0.0
-        and attrs["geospatial_lat_max"] == 45.0
+    assert (  # the extreme cell centres, as the coordinates hold them
+        attrs["geospatial_lon_min"] == 0.125
+        and attrs["geospatial_lat_max"] == 44.875
+        and attrs["geospatial_lat_resolution"] == "0.25 degree"
         and attrs["quarantine"] == []
     )
     assert store.CREATING_ATTR not in attrs and not store.is_incomplete(location)

@@ -19,8 +19,8 @@ import xarray as xr
 from sgdsm_cloud import cli
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.outputs import OutputRefused
-from sgdsm_cloud.publish import export
-from sgdsm_cloud.publish.export import FILL_VALUE, export_netcdf
+from sgdsm_cloud.publish.export import FILL_VALUE, MANIFEST, export_netcdf
+from sgdsm_cloud.publish.export import write as export
 
 from .cubes import seamless_cube, write_cube
 
@@ -131,14 +131,16 @@ def test_cf_and_acdd_attributes(tmp_path, store):
     (path, *_) = export_netcdf(url, str(tmp_path / "daily"), end="2015-04-01")
     with netCDF4.Dataset(path) as nc:
         glob = {k: nc.getncattr(k) for k in nc.ncattrs()}
-        assert glob["Conventions"] == "CF-1.8, ACDD-1.3"
+        assert glob["Conventions"] == "CF-1.10, ACDD-1.3"
         for key in ("title", "summary", "license", "creator_name", "references", "model_sha256"):
             assert glob[key] == ds.attrs[key]
         assert glob["history"].startswith(ds.attrs["history"])
         assert "sgdsm export" in glob["history"].splitlines()[-1]
         assert glob["date"] == "2015-04-01"
         assert glob["time_coverage_start"] == "2015-04-01T00:00:00Z"
-        assert (glob["geospatial_lat_min"], glob["geospatial_lat_max"]) == (48.0, 50.0)
+        assert glob["time_coverage_end"] == "2015-04-01T00:00:00Z"  # the file's time value
+        assert (glob["geospatial_lat_min"], glob["geospatial_lat_max"]) == (48.125, 49.875)
+        np.testing.assert_array_equal(nc["Latitude_bnds"][0], [50.0, 49.75])  # north-up edges
         assert nc.data_model == "NETCDF4"
         assert nc.dimensions["Latitude"].size == ds.lat.size
         lat, lon, time = nc["Latitude"], nc["Longitude"], nc["time"]
@@ -289,12 +291,12 @@ def test_only_files_the_record_lists_with_their_size_count_as_done(tmp_path, sto
     ds, url = store
     out = tmp_path / "daily"
     export_netcdf(url, str(out), end="2015-04-03")
-    record = json.loads((out / export.MANIFEST).read_text())
+    record = json.loads((out / MANIFEST).read_text())
     assert sorted(record["files"]) == [f"SGD-SM_2015040{d}.nc" for d in (1, 2, 3)]
     assert all(len(entry["sha256"]) == 64 for entry in record["files"].values())
     (out / "SGD-SM_20150402.nc").write_bytes(b"corrupt")  # another size than recorded
     del record["files"]["SGD-SM_20150403.nc"]  # written, but never recorded
-    (out / export.MANIFEST).write_text(json.dumps(record))
+    (out / MANIFEST).write_text(json.dumps(record))
     again = export_netcdf(url, str(out), end="2015-04-03")
     assert [Path(f).name for f in again] == ["SGD-SM_20150402.nc", "SGD-SM_20150403.nc"]
     check_day(out / "SGD-SM_20150402.nc", ds.isel(time=1))
@@ -308,3 +310,19 @@ def test_a_folder_of_files_without_a_record_is_not_ours(tmp_path, store):
     with pytest.raises(OutputRefused, match="did not write"):
         export_netcdf(url, str(out))
     assert (out / "SGD-SM_20150401.nc").read_bytes() == b"someone's corrupt file"
+
+
+def test_a_failed_task_logs_its_redacted_traceback_on_its_worker(tmp_path, store, client):
+    from sgdsm_cloud.publish.export import ExportConfig, execute_export, prepare_export
+    from sgdsm_cloud.publish.export.write import ExportFailed
+    from sgdsm_cloud.storage import Location
+
+    _, url = store
+    for chunk in Path(url, "sm", "c").rglob("*"):  # corrupt: no codec can decode it
+        if chunk.is_file():
+            chunk.write_bytes(b"not a compressed chunk")
+    prepared = prepare_export(Location(url), Location(str(tmp_path / "daily")), ExportConfig())
+    with pytest.raises(ExportFailed, match="days from 2015-04-01: "):
+        execute_export(prepared, client)
+    logs = "\n".join(line for lines in client.get_worker_logs().values() for _, line in lines)
+    assert "export of the days from 2015-04-01 failed:\nTraceback (most recent call last)" in logs

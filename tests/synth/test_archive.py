@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 from sgdsm_cloud.formats import read_day
 from sgdsm_cloud.grid import BBox
 from sgdsm_cloud.synth import SynthConfig, synthesize, write_archive
@@ -27,7 +27,7 @@ def test_layout_is_the_raw_cube_plus_truth(spain):
     cube.check_contract(spain, "synthesize")
     assert spain.sm.dtype == spain.truth.dtype == np.float32
     assert spain.sizes == {"time": 6, "lat": 24, "lon": 32}
-    assert (spain.day_status == cube.STATUS_INGESTED).all()
+    assert (spain.day_status == schema.STATUS_INGESTED).all()
     assert str(spain.source_file.values[0]) == "LPRM-AMSR2_L3_D_SOILM3_V001_20150401013500.nc4"
     assert spain.attrs["source_product"] == "lprm" and spain.attrs["source_pass"] == "D"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sgdsm_cloud import cube
+from sgdsm_cloud import cube, schema
 
 # Around the COSMOS ARM-1 station (36.6054 N, 97.4878 W) during its record in tests/data/ismn.
 START = "2017-08-10"
@@ -38,7 +38,7 @@ def make_raw(truth: np.ndarray, gaps: np.ndarray, land: np.ndarray) -> xr.Datase
     sm = np.where(gaps | ~land, np.nan, truth).astype("float32")
     return xr.Dataset(
         {
-            cube.SM: (("time", "lat", "lon"), sm, cube.SM_ATTRS),
+            cube.SM: (("time", "lat", "lon"), sm, schema.RAW_SM_ATTRS),
             cube.LAND: (("lat", "lon"), land.astype("uint8")),
             cube.LAND_FRACTION: (("lat", "lon"), land.astype("float32")),
         },
