@@ -1,19 +1,21 @@
 """GPU throughput of the SGD-SM network, and the time it projects for the whole product.
 
-    python benchmarks/gpu.py [--quick] [--preset paper] [--tile CELLS] [--json PATH] [--record]
+    python benchmarks/gpu.py [--quick] [--preset paper,anomaly] [--tile CELLS] [--json PATH] [--record]
 
-On a CUDA device it times the network on fill-sized tiles (``--tile`` output cells plus the
+For each preset (default: the paper's and ``anomaly``, the variant the product ships), on a
+CUDA device it times the network on fill-sized tiles (``--tile`` output cells plus the
 model's receptive radius on every side, as ``sgdsm fill`` reads them) in several modes: fp32,
-bf16 and fp16 autocast, channels-last (``torch.channels_last_3d``), cuDNN benchmark mode and
-``torch.compile``; the dense Conv3d stack and the straightforward partial convolution
-(reference_partialconv.py) run beside them. It then sweeps the batch size of the fastest
+bf16 and fp16 autocast, channels-last (``torch.channels_last_3d`` for the paper's 3-D network;
+the ``anomaly`` variant's 2-D CNN runs channels-last in every mode), cuDNN benchmark mode and
+``torch.compile``; for the paper's network the dense Conv3d stack and the straightforward
+partial convolution (reference_partialconv.py) run beside them. It then sweeps the batch size of the fastest
 mode and projects the time of the 2013-2019 cube (2,556 days) at 0.25 and 0.1 degrees:
 over fillable land (land fraction >= 0.5 outside Greenland and south of 60 S) and over the
 full grid, each with the halo overhead of the fill tiling, and over the land tiles exactly as
 the fill plans them.
 
-Without CUDA it says so and runs the same code paths on the CPU with the ``small`` preset at a
-tiny size (the CUDA-only modes are listed as skipped), so the script can be checked anywhere;
+Without CUDA it says so and runs the same code paths on the CPU with the ``small`` preset (in
+place of ``paper``) at a tiny size (the CUDA-only modes are listed as skipped), so the script can be checked anywhere;
 those numbers are not GPU numbers. Results are printed, written as JSON (default
 ``benchmarks/results/gpu.json``) and, with ``--record``, put in BENCHMARKS.md.
 """
@@ -105,7 +107,7 @@ class Setting:
 
 
 def choose_setting(quick: bool, preset: str, tile: int | None) -> Setting:
-    """Fill-sized tiles on CUDA; the small preset on a tiny tile on the CPU."""
+    """Fill-sized tiles on CUDA; a tiny tile on the CPU, with the small preset for the paper's."""
     if torch.cuda.is_available():
         tile = tile or (64 if quick else FillConfig().tile_cells)
         if quick:
@@ -113,7 +115,8 @@ def choose_setting(quick: bool, preset: str, tile: int | None) -> Setting:
         return Setting(
             torch.device("cuda"), preset, tile, 4, (1, 2, 4, 8, 16, 32), warmup=3, repeats=5
         )
-    return Setting(torch.device("cpu"), "small", tile or 24, 1, (1, 2), 1, 2)
+    cpu_preset = "small" if preset == "paper" else preset
+    return Setting(torch.device("cpu"), cpu_preset, tile or 24, 1, (1, 2), 1, 2)
 
 
 def input_side(tile: int, radius: int) -> int:
@@ -134,12 +137,15 @@ def cudnn_benchmark(enabled: bool) -> Iterator[None]:
 def forward_for(mode: Mode, setting: Setting, batch: int) -> tuple[Callable[[], Any], int]:
     """A no-argument forward call of ``mode`` and the output pixel-days it computes."""
     model = build_model(setting.preset).to(setting.device)
+    three_d = model.config.variant == "paper"
+    if mode.network != "sgdsm" and not three_d:
+        raise NotApplicable(f"the {mode.network} stack is the paper's 3-D network's peer")
     side = input_side(setting.tile, model.config.receptive_radius)
     data, mask = (
         t.to(setting.device)
         for t in make_inputs(Workload(setting.preset, batch, side), model.config.window)
     )
-    if mode.channels_last:
+    if mode.channels_last and three_d:  # the anomaly variant's CNN is channels-last already
         model = model.to(memory_format=torch.channels_last_3d)
         data, mask = (
             data.to(memory_format=torch.channels_last_3d),
@@ -177,6 +183,8 @@ def measure(mode: Mode, setting: Setting, batch: int) -> dict[str, Any]:
             forward, pixel_days = forward_for(mode, setting, batch)
             warmup = setting.warmup + (2 if mode.compiled else 0)
             seconds = timed(forward, warmup=warmup, repeats=setting.repeats, sync=sync)
+    except NotApplicable as why:
+        return {"mode": mode.name, "batch": batch, "skipped": str(why)}
     except torch.cuda.OutOfMemoryError:
         return {"mode": mode.name, "batch": batch, "skipped": "out of GPU memory"}
     except Exception as err:  # e.g. torch.compile without a working compiler: report, go on
@@ -194,6 +202,10 @@ def measure(mode: Mode, setting: Setting, batch: int) -> dict[str, Any]:
     if sync:
         row["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
     return row
+
+
+class NotApplicable(Exception):
+    """A mode that does not apply to the preset (e.g. the 3-D dense stack to a 2-D network)."""
 
 
 def fillable_cells(res: float) -> tuple[np.ndarray, int]:
@@ -236,7 +248,12 @@ def projections(rate: float, tile: int, radius: int, label: str) -> list[dict[st
         for what, cells in counts.items():
             hours = PRODUCT_DAYS * float(cells) / rate / 3600
             rows.append(
-                result(f"{res} deg, {PRODUCT_DAYS} days, {what}", hours, "hours", note=note)
+                result(
+                    f"{label.split(' preset')[0]}: {res} deg, {PRODUCT_DAYS} days, {what}",
+                    hours,
+                    "hours",
+                    note=note,
+                )
             )
     return rows
 
@@ -271,11 +288,10 @@ def gpu_results(setting: Setting, projection_tile: int) -> list[dict[str, Any]]:
     fastest = max((r for r in sweep + [best] if "rate" in r), key=lambda r: r["rate"].median)
     label = f"{setting.preset} preset, {fastest['mode']}, batch {fastest['batch']}, "
     label += machine()["device"]
-    return (
-        mode_rows(compared, side)
-        + mode_rows(sweep, side)
-        + projections(fastest["rate"].median, projection_tile, radius, label)
-    )
+    rows = mode_rows(compared, side) + mode_rows(sweep, side)
+    for row in rows:
+        row["name"] = f"{setting.preset}: {row['name']}"
+    return rows + projections(fastest["rate"].median, projection_tile, radius, label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small tiles, two batch sizes, few repeats"
     )
-    parser.add_argument("--preset", default="paper", help="model preset on CUDA (default paper)")
+    parser.add_argument(
+        "--preset",
+        default="paper,anomaly",
+        help="model presets, comma-separated (default: paper,anomaly)",
+    )
     parser.add_argument(
         "--tile",
         type=int,
@@ -297,16 +317,22 @@ def main(argv: list[str] | None = None) -> int:
         "--record", action="store_true", help="also record the results in BENCHMARKS.md"
     )
     args = parser.parse_args(argv)
-    setting = choose_setting(args.quick, args.preset, args.tile)
-    if setting.device.type != "cuda":
+    settings = [
+        choose_setting(args.quick, preset.strip(), args.tile) for preset in args.preset.split(",")
+    ]
+    if settings[0].device.type != "cuda":
         print(
-            "CUDA is not available: running the 'small' preset on a tiny CPU tile so that every "
-            "code path runs; these are not GPU numbers and the CUDA-only modes are skipped."
+            "CUDA is not available: running each preset ('small' for 'paper') on a tiny CPU tile "
+            "so that every code path runs; these are not GPU numbers and the CUDA-only modes "
+            "are skipped."
         )
     command = shlex.join(["python", "benchmarks/gpu.py", *argv])
     projection_tile = args.tile or FillConfig().tile_cells
     record = measured_record(
-        "gpu", args.quick, command, lambda: gpu_results(setting, projection_tile)
+        "gpu",
+        args.quick,
+        command,
+        lambda: [row for s in settings for row in gpu_results(s, projection_tile)],
     )
     print(format_table(record["results"]))
     write_json(args.json, [record])

@@ -37,7 +37,7 @@ from benchmarks.common import check_results, format_table, load_average, machine
 
 KNOWN = (
     "model", "variants", "ingest", "earthdata", "fill", "accuracy", "uncertainty", "export", "update",
-    "versions",
+    "versions", "tile", "anomaly",
 )  # fmt: skip
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MARKDOWN = REPO / "BENCHMARKS.md"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from sgdsm_cloud import cube, schema
-from sgdsm_cloud.fill.geometry import BlockSpec
+from sgdsm_cloud.fill.geometry import BlockSpec, needed_windows
 from sgdsm_cloud.model.runner import Predictor
 from sgdsm_cloud.product import (
     FLAG,
@@ -79,6 +79,7 @@ def fill_block(
     *,
     chunk_days: int = 0,
     refill: np.ndarray | None = None,
+    windows: bool = True,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
@@ -98,9 +99,13 @@ def fill_block(
         refill: the tile's days (bool, one per core day) whose values are wanted; the network
             runs on the passes that hold them only (None: every day). The others come back
             unfilled, for the caller to take from the product it refills.
+        windows: run the network on the windows of the block that its gaps need
+            (``geometry.needed_windows``); False: on the whole block (the same values, for
+            benchmarks and debugging).
 
-    The network runs only on the tile's days that have a gap on ``fill_land``: an all-ocean
-    tile or a gap-free one never touches it. Returns ``((sm, flag, sm_uncertainty), counts)``;
+    The network runs only on the tile's days that have a gap on ``fill_land``, and on each
+    such pass only over the parts of the block those gaps need: an all-ocean tile or a
+    gap-free one never touches it. Returns ``((sm, flag, sm_uncertainty), counts)``;
     ``sm_uncertainty`` is the network's standard error where it filled (NaN when it has no
     error model) and ``observed_error`` where observed.
     """
@@ -120,19 +125,37 @@ def fill_block(
         wanted = np.flatnonzero(refill)
         keep = {_pass_key(first + int(d), batch_size, chunk_days) for d in wanted}
         passes = [p for p in passes if _pass_key(first + int(p[0]), batch_size, chunk_days) in keep]
-    gap_days = np.concatenate(passes) if passes else np.array([], dtype=int)
-    if gap_days.size:
-        if predict is None:
-            raise ValueError(f"tile {spec.id} has land gaps but no model was given")
-        result = predict.run(block, land, gap_days + t.start, batches=[p + t.start for p in passes])
-        pred[gap_days] = result.pred[:, y, x]
-        reached[gap_days] = result.reached[:, y, x]
-        if result.sigma is not None:
-            sigma = np.full(observed.shape, np.nan, dtype="float32")
-            sigma[gap_days] = result.sigma[:, y, x]
+    if passes and predict is None:
+        raise ValueError(f"tile {spec.id} has land gaps but no model was given")
+    radius = predict.model.config.receptive_radius if predict is not None and windows else None
+    computed, network_seconds = 0, 0.0
+    for days in passes:  # each pass sees only the windows its needed cells need
+        assert predict is not None
+        needed = gaps[days].any(axis=0)
+        for window in needed_windows(needed, (y.start, x.start), land.shape, radius):
+            rows, cols = window.rows, window.cols
+            started = time.perf_counter()
+            result = predict.run(
+                block[:, rows, cols], land[rows, cols], days + t.start, batches=[days + t.start]
+            )
+            network_seconds += time.perf_counter() - started
+            (tile_rows, tile_cols), (out_rows, out_cols) = window.placement((y.start, x.start))
+            pred[days, tile_rows, tile_cols] = result.pred[:, out_rows, out_cols]
+            reached[days, tile_rows, tile_cols] = result.reached[:, out_rows, out_cols]
+            if result.sigma is not None:
+                if sigma is None:
+                    sigma = np.full(observed.shape, np.nan, dtype="float32")
+                sigma[days, tile_rows, tile_cols] = result.sigma[:, out_rows, out_cols]
+            computed += days.size * window.cells
     sm, flag = compose(observed, fill_land, pred, reached, valid_range, frozen)
     uncertainty = compose_uncertainty(flag, sigma, observed_error)
-    return (sm, flag, uncertainty), {"model_days": int(gap_days.size), **flag_counts(flag)}
+    model_days = sum(p.size for p in passes)
+    return (sm, flag, uncertainty), {
+        "model_days": model_days,
+        "model_cells": computed,
+        "network_seconds": round(network_seconds, 4),
+        **flag_counts(flag),
+    }
 
 
 def flag_counts(flag: np.ndarray) -> dict[str, int]:
@@ -279,6 +302,7 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
     fill_done = time.perf_counter()
     chunks = encode_tile(job, spec, arrays)
     refs = write_pack(job.run.pack(spec.id), {k: v for k, v in chunks.items() if v is not None})
+    network = counts.pop("network_seconds")
     status = {
         "id": spec.id,
         **counts,
@@ -287,7 +311,8 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
         else ("gap_free" if counts["model_days"] == 0 else "filled"),
         "seconds": {
             "read": round(read_done - started, 4),
-            "fill": round(fill_done - read_done, 4),
+            "network": network,
+            "compose": round(fill_done - read_done - network, 4),
             "write": round(time.perf_counter() - fill_done, 4),
         },
     }

@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sgdsm_cloud.errors import ConfigError
 
 Span = tuple[int, int]  # half-open index range [start, stop)
@@ -203,3 +205,93 @@ def plan_blocks(domain: Domain, tile: TileShape, halo: Halo) -> list[BlockSpec]:
                     )
                 )
     return blocks
+
+
+@dataclass(frozen=True)
+class Window:
+    """A part of a tile and the piece of its haloed block the network sees to fill it.
+
+    ``part`` (rows, columns) is in the tile's positions; ``rows``/``cols`` in the block's.
+    """
+
+    part: tuple[slice, slice]
+    rows: slice
+    cols: slice
+
+    @property
+    def cells(self) -> int:
+        return (self.rows.stop - self.rows.start) * (self.cols.stop - self.cols.start)
+
+    def placement(self, offset: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+        """Where the part's cells that the window covers lie: ``(in the tile, in the window's
+        output)``, for a tile at ``offset`` in the block."""
+        tile, out = [], []
+        for part, seen, start in zip(self.part, (self.rows, self.cols), offset, strict=True):
+            first, last = max(start + part.start, seen.start), min(start + part.stop, seen.stop)
+            tile.append(slice(first - start, last - start))
+            out.append(slice(first - seen.start, last - seen.start))
+        return (tile[0], tile[1]), (out[0], out[1])
+
+
+def needed_windows(
+    needed: np.ndarray,
+    offset: tuple[int, int],
+    shape: tuple[int, int],
+    radius: int | None,
+    splits: tuple[int, ...] = (1, 2, 3, 4),
+) -> list[Window]:
+    """The pieces of a haloed block the network must see to fill the ``needed`` cells, as
+    few cells as the tile's splits into ``n x n`` equal parts give (``splits``).
+
+    ``needed`` (y, x) marks the tile's cells that need the network (gaps on fillable land);
+    the tile sits at ``offset`` (rows, columns) inside a block of ``shape``. Each part's
+    window is its needed cells' bounding box grown by the network's ``radius`` and cut to the
+    block: every needed cell sees all it would see in the whole block, so its output is the
+    same, and the choice depends on ``needed`` alone. Empty when no cell is needed; ``radius``
+    None: the whole block, when any cell is needed. Pure.
+    """
+    if radius is None:
+        whole = (slice(0, needed.shape[0]), slice(0, needed.shape[1]))
+        return [Window(whole, slice(0, shape[0]), slice(0, shape[1]))] if needed.any() else []
+    best: list[Window] = []
+    for n in splits:
+        windows = [
+            w
+            for rows in _parts(needed.shape[0], n)
+            for cols in _parts(needed.shape[1], n)
+            if (w := _window(needed, rows, cols, offset, shape, radius)) is not None
+        ]
+        if not best or sum(w.cells for w in windows) < sum(w.cells for w in best):
+            best = windows
+    return best
+
+
+def _parts(n: int, k: int) -> list[slice]:
+    edges = [round(i * n / k) for i in range(k + 1)]
+    return [slice(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+def _window(
+    needed: np.ndarray,
+    rows: slice,
+    cols: slice,
+    offset: tuple[int, int],
+    shape: tuple[int, int],
+    radius: int,
+) -> Window | None:
+    part = needed[rows, cols]
+    hit_rows, hit_cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    if hit_rows.size == 0:
+        return None
+    top, left = offset[0] + rows.start, offset[1] + cols.start
+    return Window(
+        (rows, cols),
+        slice(
+            max(top + int(hit_rows[0]) - radius, 0),
+            min(top + int(hit_rows[-1]) + 1 + radius, shape[0]),
+        ),
+        slice(
+            max(left + int(hit_cols[0]) - radius, 0),
+            min(left + int(hit_cols[-1]) + 1 + radius, shape[1]),
+        ),
+    )

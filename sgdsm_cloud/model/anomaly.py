@@ -30,10 +30,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from sgdsm_cloud.model.config import context_radius
 from sgdsm_cloud.model.uncertainty import error_features
 
+# What torch's profiler calls the steps of a forward pass (benchmarks/bench_tile.py sums them)
+PRIORS, NETWORK, ERROR_FEATURES = "sgdsm.priors", "sgdsm.network", "sgdsm.error_features"
 SATURATION = 0.985  # LPRM saturates at 0.99; at or above this a value counts as saturated
 # Fixed input scaling so that every CNN input is of order 1 (Adam moves weights by about the
 # learning rate per step: inputs of order 0.05 would need weights 20 times larger than order-1
@@ -180,6 +183,7 @@ class AnomalyCore(nn.Module):
             if conv.bias is not None:
                 nn.init.zeros_(conv.bias)
         self.convs = nn.ModuleList(convs)
+        self.memory_format = torch.channels_last  # of the CNN's activations (see correction)
 
     def inputs(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(cnn_input, base, reached)`` for window tensors ``(N, window, H, W)``, in float32."""
@@ -225,23 +229,34 @@ class AnomalyCore(nn.Module):
         out, reached, _ = self.run(data, mask, features=False)
         return out, reached
 
+    def correction(self, x: Tensor) -> Tensor:
+        """The CNN on its inputs ``(N, C, H, W)``: the correction in units of ANOMALY_SPREAD.
+
+        Channels-last layout: oneDNN's convolutions run about twice as fast in it on the CPU
+        (``benchmarks/bench_variants.py``), and cuDNN's as fast or faster.
+        """
+        x = x.contiguous(memory_format=self.memory_format)
+        last = len(self.convs) - 1
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if i < last:
+                x = F.relu(x, inplace=True)
+        return x
+
     def run(
         self, data: Tensor, mask: Tensor, *, features: bool = True
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """``(out, reached, error_features)``: :meth:`forward` and, when ``features``, the
         ``(N, len(uncertainty.FEATURES), H, W)`` inputs of the error model (else None)."""
-        with torch.autocast(data.device.type, enabled=False):
+        with torch.autocast(data.device.type, enabled=False), record_function(PRIORS):
             x, base, reached, parts = self._inputs(data[:, 0], mask[:, 0])
-        last = len(self.convs) - 1
-        for i, conv in enumerate(self.convs):
-            x = conv(x)
-            if i < last:
-                x = F.relu(x)
+        with record_function(NETWORK):
+            x = self.correction(x)
         out = (base[:, None] + ANOMALY_SPREAD * x.float()) * reached[:, None]
         if not features:
             return out, reached[:, None], None
         priors, density, smooth, anomaly, today = parts
-        with torch.autocast(data.device.type, enabled=False):
+        with torch.autocast(data.device.type, enabled=False), record_function(ERROR_FEATURES):
             # the spread of the day's anomaly around the cell (its local roughness)
             square, _ = normalized_convolution(
                 (anomaly**2)[:, None],

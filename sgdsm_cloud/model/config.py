@@ -199,6 +199,12 @@ class TrainConfig:
     )
     lr_drop_factor: float = option(0.2, "factor applied to the learning rate at each plateau")
     slab_days: int = option(32, "days of centre samples read from the store at a time", kind=Count)
+    slabs_per_epoch: int | None = option(
+        None,
+        "slabs an epoch draws its samples from, at random (default: all): bounds an epoch's "
+        "reads on a long global record, while the epochs together cover it",
+        kind=Count,
+    )
     seed: int = option(0, "seeds initialisation, sample order and simulated gaps")
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.anomaly import AnomalyCore
@@ -34,6 +35,7 @@ from sgdsm_cloud.model.partialconv import PartialConv2d, PartialConv3d
 from sgdsm_cloud.model.uncertainty import ErrorModel
 
 RELEASED_CLAMP = (0.0, 0.99)
+SIGMA = "sgdsm.sigma"  # the profiler's name of the error model's step
 
 
 class SGDSMNet(nn.Module):
@@ -80,7 +82,8 @@ class SGDSMNet(nn.Module):
         _check_shapes(self.config, data, mask)
         out, reached, features = core.run(data, mask)
         assert features is not None
-        sigma = self.uncertainty.sigma(features)[:, None] * reached
+        with record_function(SIGMA):
+            sigma = self.uncertainty.sigma(features)[:, None] * reached
         return out, reached, sigma
 
     def error_features(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:

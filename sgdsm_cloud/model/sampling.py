@@ -140,6 +140,55 @@ def scan(
     return SampleIndex(day_, row_, col_), reservoir.library()
 
 
+def epoch_samples(index: SampleIndex, config: TrainConfig, rng: np.random.Generator) -> SampleIndex:
+    """The samples one epoch draws: those of ``slabs_per_epoch`` random slabs (all by
+    default), then ``samples_per_epoch`` of them at random (all by default), in day order.
+
+    An epoch reads every slab it draws from whole, so on a long global record drawing from a
+    few slabs bounds its reads; different epochs draw different slabs.
+    """
+    if config.slabs_per_epoch is not None:
+        slab_of = index.day // config.slab_days
+        slabs = np.unique(slab_of)
+        if config.slabs_per_epoch < slabs.size:
+            kept = rng.choice(slabs, config.slabs_per_epoch, replace=False)
+            index = index.subset(np.isin(slab_of, kept))
+    if config.samples_per_epoch is not None and config.samples_per_epoch < len(index):
+        chosen = rng.choice(len(index), config.samples_per_epoch, replace=False)
+        index = index.subset(np.sort(chosen))
+    return index
+
+
+LAT_BANDS = (-90, -60, -30, 0, 30, 60, 90)  # degrees: the coverage's latitude bands
+
+
+def coverage(
+    index: SampleIndex, dates: pd.DatetimeIndex, lat: np.ndarray, land: np.ndarray, patch: int
+) -> dict[str, dict[str, float]]:
+    """Where the samples lie: their share per year and per latitude band (by the patch's
+    centre), beside the share of ``land`` (the land the product fills) in each band, which a
+    sampling in proportion to land matches. Pure."""
+    years = pd.Series(dates[index.day].year).value_counts(normalize=True).sort_index()
+    centre_lat = np.asarray(lat)[index.row + patch // 2]
+    labels = [f"{a}..{b}" for a, b in zip(LAT_BANDS, LAT_BANDS[1:], strict=False)]
+    band_of = np.digitize(centre_lat, LAT_BANDS[1:-1])
+    land_rows = np.asarray(land).sum(axis=1)
+    land_band = np.bincount(np.digitize(np.asarray(lat), LAT_BANDS[1:-1]), weights=land_rows,
+                            minlength=len(labels))  # fmt: skip
+    samples_band = np.bincount(band_of, minlength=len(labels))
+    return {
+        "samples_by_year": {str(y): round(float(v), 4) for y, v in years.items()},
+        "samples_by_lat_band": {
+            k: round(float(v), 4)
+            for k, v in zip(labels, samples_band / max(len(index), 1), strict=True)
+        },
+        "land_by_lat_band": {
+            k: round(float(v), 4)
+            for k, v in zip(labels, land_band / max(land_band.sum(), 1), strict=True)
+        },
+    }
+
+
 @dataclass(frozen=True)
 class DaySplit:
     """Centre days ``[0, train_end)`` train and ``[validation_start, count)`` validate.

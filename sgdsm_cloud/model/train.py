@@ -35,9 +35,18 @@ from sgdsm_cloud.model.gaps import GapLibrary
 from sgdsm_cloud.model.loss import sgdsm_loss
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.model.runner import resolve_device
-from sgdsm_cloud.model.sampling import DayReader, SampleIndex, resolve_period, scan, split_days
+from sgdsm_cloud.model.sampling import (
+    DayReader,
+    SampleIndex,
+    coverage,
+    epoch_samples,
+    resolve_period,
+    scan,
+    split_days,
+)
 from sgdsm_cloud.model.schedule import stage
 from sgdsm_cloud.outputs import claim
+from sgdsm_cloud.product import fill_land_mask
 from sgdsm_cloud.progress import progress
 from sgdsm_cloud.storage import Location
 
@@ -143,7 +152,7 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
     assert isinstance(time_index, pd.DatetimeIndex)  # a cube's days decode to datetime64
     period = resolve_period(time_index, cfg.start, cfg.end, store.url)
     reader = DayReader(ds, period)
-    dates = ds.indexes["time"][period.first : period.first + period.count]
+    dates = time_index[period.first : period.first + period.count]
     index, library = scan(reader, cfg, half_window, np.random.default_rng([cfg.seed, 0]))
     split = split_days(period.count, cfg.validation_fraction, buffer=half_window)
     train_days = split.train_end
@@ -173,6 +182,13 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
         if split.held_out
         else None,
         "samples": {"train": len(train_index), "validation": n_val},
+        "sample_coverage": coverage(
+            train_index,
+            dates,
+            ds["lat"].values,
+            fill_land_mask(reader.land, ds["lat"].values, ds["lon"].values),
+            cfg.patch,
+        ),
         "gap_library": len(library),
         "code_version": __version__,
         "torch_version": torch.__version__,
@@ -218,10 +234,7 @@ def _train_epoch(
     """One pass over (a draw of) the training samples; returns the mean batch loss."""
     seeds = np.random.SeedSequence([cfg.seed, epoch + 1]).spawn(3)
     pick_rng, slab_rng, gap_rng = (np.random.default_rng(s) for s in seeds)
-    index = data.train_index
-    if cfg.samples_per_epoch is not None and cfg.samples_per_epoch < len(index):
-        chosen = pick_rng.choice(len(index), cfg.samples_per_epoch, replace=False)
-        index = index.subset(np.sort(chosen))
+    index = epoch_samples(data.train_index, cfg, pick_rng)
     slabs = _prefetch(iter_slabs(data.reader, index, cfg, half_window, slab_rng))
     total = max(len(index) // cfg.batch_size, 1)
     model.train()

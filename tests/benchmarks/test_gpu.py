@@ -51,5 +51,16 @@ def test_script_runs_quick_without_cuda(tmp_path):
     assert done.returncode == 0, done.stderr
     if not torch.cuda.is_available():
         assert "CUDA is not available" in done.stdout
-    assert "0.25 deg, 2557 days, fillable land" in done.stdout and "0.1 deg" in done.stdout
+    assert "small: 0.25 deg, 2556 days, fillable land" in done.stdout and "0.1 deg" in done.stdout
+    assert "anomaly: 0.25 deg, 2556 days" in done.stdout  # the shipped variant is measured too
     assert out.exists()
+
+
+def test_the_anomaly_variant_runs_and_skips_the_3d_peers():
+    setting = Setting(
+        torch.device("cpu"), "anomaly", tile=4, batch=1, sweep=(1,), warmup=0, repeats=1
+    )
+    rows = {m.name: measure(m, setting, batch=1) for m in MODES if not m.cuda_only}
+    assert rows["fp32"]["rate"].median > 0 and rows["fp32 channels_last_3d"]["rate"].median > 0
+    skipped = [r for r in rows.values() if "skipped" in r]
+    assert skipped and all("3-D network's peer" in r["skipped"] for r in skipped)

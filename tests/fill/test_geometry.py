@@ -15,6 +15,7 @@ from sgdsm_cloud.fill.geometry import (
     Domain,
     Halo,
     TileShape,
+    needed_windows,
     plan_blocks,
     tile_starts,
     wrapped_read,
@@ -145,3 +146,31 @@ def test_ids_are_unique_and_name_the_tile_position():
 def test_days_outside_the_record_are_refused_with_the_fix():
     with pytest.raises(ConfigError, match="--start/--end"):
         Domain(record_days=10, first_day=5, days=6, nlat=1, nlon=1, periodic_lon=False)
+
+
+def test_windows_cover_every_needed_cell_with_the_networks_reach():
+    needed = np.zeros((40, 60), dtype=bool)
+    needed[2, 3] = needed[35, 55] = True  # two far corners: separate windows are smaller
+    windows = needed_windows(needed, (5, 5), (50, 70), radius=4)
+    assert len(windows) == 2
+    covered = np.zeros_like(needed)
+    for window in windows:
+        (tile_rows, tile_cols), (out_rows, out_cols) = window.placement((5, 5))
+        covered[tile_rows, tile_cols] = True
+        assert out_rows.stop - out_rows.start == tile_rows.stop - tile_rows.start
+        for row, col in zip(*np.nonzero(needed[tile_rows, tile_cols]), strict=True):
+            block_row, block_col = 5 + tile_rows.start + row, 5 + tile_cols.start + col
+            # the network sees `radius` cells on every side, or the block's edge
+            assert window.rows.start <= max(block_row - 4, 0)
+            assert window.rows.stop >= min(block_row + 5, 50)
+            assert window.cols.start <= max(block_col - 4, 0)
+            assert window.cols.stop >= min(block_col + 5, 70)
+    assert covered[needed].all()
+    assert sum(w.cells for w in windows) < 50 * 70
+
+
+def test_no_needed_cell_needs_no_window_and_one_dense_area_one_window():
+    assert needed_windows(np.zeros((8, 8), dtype=bool), (0, 0), (8, 8), radius=2) == []
+    dense = np.ones((8, 8), dtype=bool)
+    (window,) = needed_windows(dense, (2, 2), (12, 12), radius=2)
+    assert (window.rows, window.cols) == (slice(0, 12), slice(0, 12))

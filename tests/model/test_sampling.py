@@ -16,6 +16,8 @@ from sgdsm_cloud.model.sampling import (
     DaySplit,
     Period,
     SampleIndex,
+    coverage,
+    epoch_samples,
     resolve_period,
     scan,
     split_days,
@@ -96,3 +98,33 @@ def test_split_keeps_the_last_days_for_validation_behind_a_buffer_of_half_window
     assert SampleIndex(np.arange(3), np.zeros(3), np.zeros(3)).subset(
         np.array([2])
     ).day.tolist() == [2]
+
+
+def test_coverage_counts_samples_per_year_and_band_beside_the_land():
+    dates = pd.date_range("2014-12-30", periods=4)
+    lat = np.array([45.0, 15.0, -15.0, -45.0])  # one row per band 30..60, 0..30, -30..0, -60..-30
+    land = np.array([[1, 1], [1, 0], [0, 0], [1, 0]], dtype=bool)
+    index = SampleIndex(
+        day=np.array([0, 1, 2, 3]), row=np.array([0, 0, 1, 3]), col=np.zeros(4, int)
+    )
+    shares = coverage(index, dates, lat, land, patch=1)
+    assert shares["samples_by_year"] == {"2014": 0.5, "2015": 0.5}
+    assert shares["samples_by_lat_band"]["30..60"] == 0.5
+    assert shares["samples_by_lat_band"]["0..30"] == 0.25
+    assert shares["samples_by_lat_band"]["-60..-30"] == 0.25
+    assert shares["land_by_lat_band"] == {
+        "-90..-60": 0.0, "-60..-30": 0.25, "-30..0": 0.0, "0..30": 0.25, "30..60": 0.5, "60..90": 0.0
+    }  # fmt: skip
+
+
+def test_an_epoch_draws_its_samples_from_few_slabs_when_asked():
+    days = np.repeat(np.arange(100), 5)  # 5 samples a day, 100 days: 10 slabs of 10 days
+    index = SampleIndex(day=days, row=np.zeros(days.size, int), col=np.arange(days.size))
+    config = TrainConfig(slab_days=10, slabs_per_epoch=2, samples_per_epoch=30)
+    drawn = epoch_samples(index, config, np.random.default_rng(0))
+    assert len(drawn) == 30 and len(np.unique(drawn.day // 10)) <= 2
+    assert (np.diff(drawn.day) >= 0).all()  # in day order, as the slabs read them
+    other = epoch_samples(index, config, np.random.default_rng(1))
+    assert set(np.unique(other.day // 10)) != set(np.unique(drawn.day // 10))
+    everything = epoch_samples(index, TrainConfig(slab_days=10), np.random.default_rng(0))
+    assert len(everything) == days.size

@@ -1,0 +1,199 @@
+"""Where a fill tile's time goes, with the shipped model, before and after the fill computes
+only what the product needs.
+
+    python benchmarks/run.py tile [--quick]
+
+A synthetic global 0.25 degree archive (32 days; quick: 8) is ingested, then two tiles of the
+fill's default width (360 x 360 cells) are filled in this process with ``builtin:lprm-x-d-025``
+(the ``anomaly`` variant and its error model) on one torch thread, as each fill worker runs:
+one dense with land (Europe) and one mostly ocean (southern Africa and the Indian Ocean).
+Each tile is timed in two ways, round-robin in the same run:
+
+* **dense**: the network over the whole haloed block on every pass, its CNN's activations in
+  torch's default (contiguous) layout: what the fill did before;
+* **windows**: the network only over the windows of the block the pass's gaps need
+  (``fill.geometry.needed_windows``), its CNN channels-last: what it does now.
+
+The phases: ``read`` (the raw cube, with halo), ``priors`` (per-cell priors and the smoothed
+anomaly), ``network`` (the 2-D CNN), ``error features`` and ``sigma`` (the error model),
+``other`` (the rest of the forward passes: window arrays, copies), ``compose`` (the product
+rule), ``write`` (encoding the chunks and writing the tile's pack). The model's steps come from
+torch's profiler (the labels of ``model.anomaly``), the others from the clock.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import Samples, result
+
+TILES = {"dense land (Europe)": (0, 720), "mostly ocean (southern Africa)": (360, 720)}
+PHASES = ("read", "priors", "network", "error features", "sigma", "other", "compose", "write")
+
+
+def archive(root: Path, days: int) -> Path:
+    """A synthetic global archive of ``days`` days, ingested; the raw cube's path."""
+    from sgdsm_cloud.cli import main
+
+    end = np.datetime64("2015-06-01") + np.timedelta64(days - 1, "D")
+    assert (
+        main(["-q", "synth", str(root / "archive"), "--start", "2015-06-01", "--end", str(end)])
+        == 0
+    )
+    raw = root / "raw.zarr"
+    argv = ["-q", "ingest", str(root / "archive"), "--store", str(raw), "--variable", "c1"]
+    assert main([*argv, "--workers", "1"]) == 0
+    return raw
+
+
+class Tile:
+    """Everything one tile's fill needs, read once; :meth:`fill` runs it in one way."""
+
+    def __init__(self, raw: Path, out: Path, days: int, origin: tuple[int, int]) -> None:
+        from sgdsm_cloud.fill.block import FillJob, TileStores
+        from sgdsm_cloud.fill.config import FillConfig
+        from sgdsm_cloud.fill.executor import prepare_fill
+        from sgdsm_cloud.fill.template import ModelInfo, array_metadata, metadata_refs, template_for
+        from sgdsm_cloud.model.builtin import resolve_model
+        from sgdsm_cloud.model.runner import Predictor
+        from sgdsm_cloud.storage import Location
+        from sgdsm_cloud.versioned.repository import Repository
+
+        config = FillConfig(tile_days=days, tile_cells=360, chunk_days=days)
+        model = Location(resolve_model("builtin:lprm-x-d-025"))
+        prepared = prepare_fill(Location(str(raw)), Location(str(out)), model, config)
+        self.spec = next(
+            b for b in prepared.plan.blocks if tuple(b.write[1][:1] + b.write[2][:1]) == origin
+        )
+        template = template_for(
+            prepared.raw, prepared.plan, str(raw), ModelInfo.from_checkpoint(prepared.checkpoint)
+        )
+        repository = Repository(Location(str(out)))
+        repository.create()
+        metadata = array_metadata(metadata_refs(template, prepared.plan.layout))
+        self.job = FillJob(
+            Location(str(raw)), repository.run("bench"), tuple(metadata.items()), days
+        )
+        self.stores = TileStores(self.job)
+        self.predictor = Predictor.from_checkpoint(
+            prepared.checkpoint, "cpu", config.batch_size, threads=1
+        )
+        self.core = prepared.checkpoint.model.core
+
+    def fill(self, windows: bool) -> tuple[dict[str, float], dict[str, Any]]:
+        """Seconds per phase and the tile's counts, filled with or without windows."""
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        from sgdsm_cloud.fill.block import encode_tile, fill_block, read_frozen, read_input
+        from sgdsm_cloud.model.anomaly import ERROR_FEATURES, NETWORK, PRIORS
+        from sgdsm_cloud.model.network import SIGMA
+        from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY
+        from sgdsm_cloud.versioned.packs import write_pack
+
+        self.core.memory_format = torch.channels_last if windows else torch.contiguous_format
+        started = time.perf_counter()
+        block, land, fill_land, error = read_input(self.stores, self.spec)
+        frozen = read_frozen(self.stores, self.spec)
+        read = time.perf_counter() - started
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            (sm, flag, unc), counts = fill_block(
+                block, land, fill_land, self.spec, self.predictor, self.stores.valid_range, error,
+                frozen, chunk_days=self.job.chunk_days, windows=windows,
+            )  # fmt: skip
+        steps = {
+            e.key: e.cpu_time_total / 1e6
+            for e in prof.key_averages()
+            if e.key in (PRIORS, NETWORK, ERROR_FEATURES, SIGMA)
+        }
+        filled = time.perf_counter()
+        chunks = encode_tile(self.job, self.spec, {SM: sm, FLAG: flag, SM_UNCERTAINTY: unc})
+        write_pack(
+            self.job.run.pack(f"{self.spec.id}-{windows}"),
+            {k: v for k, v in chunks.items() if v is not None},
+        )
+        write = time.perf_counter() - filled
+        network = counts["network_seconds"]
+        seconds = {
+            "read": read,
+            "priors": steps.get(PRIORS, 0.0),
+            "network": steps.get(NETWORK, 0.0),
+            "error features": steps.get(ERROR_FEATURES, 0.0),
+            "sigma": steps.get(SIGMA, 0.0),
+            "compose": filled - started - read - network,
+            "write": write,
+        }
+        seconds["other"] = network - sum(
+            seconds[k] for k in ("priors", "network", "error features", "sigma")
+        )
+        return seconds, counts
+
+
+def run(quick: bool) -> list[dict]:
+    """The benchmark-runner entry point (benchmarks/common.py describes the convention)."""
+    import torch
+
+    days, repeats = (8, 1) if quick else (32, 2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    root = Path(tempfile.mkdtemp(prefix="sgdsm-bench-tile-"))
+    rows: list[dict] = []
+    try:
+        raw = archive(root, days)
+        for label, origin in TILES.items():
+            tile = Tile(raw, root / f"product-{origin[0]}-{origin[1]}", days, origin)
+            timings: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+            counts: dict[bool, dict[str, Any]] = {}
+            tile.fill(True)  # warm-up: oneDNN picks its kernels
+            for _ in range(repeats):
+                for windows in (False, True):  # round-robin
+                    seconds, counts[windows] = tile.fill(windows)
+                    timings[windows].append(seconds)
+            rows.extend(tile_rows(label, days, timings, counts))
+    finally:
+        torch.set_num_threads(threads)
+        shutil.rmtree(root, ignore_errors=True)
+    return rows
+
+
+def tile_rows(
+    label: str,
+    days: int,
+    timings: dict[bool, list[dict[str, float]]],
+    counts: dict[bool, dict[str, Any]],
+) -> list[dict]:
+    cells = days * 360 * 360
+    rows = []
+    for phase in PHASES:
+        before = Samples(tuple(t[phase] for t in timings[False]))
+        after = Samples(tuple(t[phase] for t in timings[True]))
+        rows.append(result(f"{label}: {phase}", after, "s", note=f"dense: {before.median:.2f} s"))
+    total_before = Samples(tuple(sum(t.values()) for t in timings[False]))
+    total_after = Samples(tuple(sum(t.values()) for t in timings[True]))
+    rows.append(
+        result(
+            f"{label}: tile total",
+            total_after,
+            "s",
+            note=f"dense: {total_before.median:.2f} s; {days} days x 360 x 360 cells",
+        )
+    )
+    rows.append(
+        result(
+            f"{label}: windows / dense",
+            Samples(
+                tuple(a / b for a, b in zip(total_after.values, total_before.values, strict=True))
+            ),
+            "ratio",
+            reference="dense, same run",
+            note=f"network input cells per output cell: {counts[True]['model_cells'] / cells:.2f} "
+            f"(dense {counts[False]['model_cells'] / cells:.2f}); gaps filled {counts[True]['filled']:,}",
+        )
+    )
+    return rows
