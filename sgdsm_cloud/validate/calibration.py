@@ -192,14 +192,23 @@ def calibrate_checkpoint(
     return error_model
 
 
-def held_back_days(time: np.ndarray, provenance: dict[str, Any]) -> list[int]:
+MAX_CALIBRATION_DAYS = 32  # 20 squares a day: 640 cases, enough cells for the fit
+
+
+def held_back_days(
+    time: np.ndarray, provenance: dict[str, Any], at_most: int | None = MAX_CALIBRATION_DAYS
+) -> list[int]:
     """Indices into ``time`` of the training period's days after its last training centre day
-    (the buffer and the validation days: no training sample is centred on them); empty when
-    training held nothing back."""
+    (the buffer and the validation days: no training sample is centred on them), at most
+    ``at_most`` of them evenly spaced (a multi-year record holds back hundreds, and each costs
+    reads of its window); empty when training held nothing back."""
     try:
         last_train = pd.Timestamp(provenance["train_centre_days"][1])
         period_end = pd.Timestamp(provenance["train_period"][1])
     except (KeyError, TypeError, IndexError):
         return []
     dates = pd.DatetimeIndex(time)
-    return [int(i) for i in np.flatnonzero((dates > last_train) & (dates <= period_end))]
+    days = np.flatnonzero((dates > last_train) & (dates <= period_end))
+    if at_most is not None and days.size > at_most:
+        days = days[np.unique(np.linspace(0, days.size - 1, at_most).round().astype(int))]
+    return [int(i) for i in days]

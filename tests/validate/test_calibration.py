@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sgdsm_cloud.model.checkpoint import load_checkpoint, save_checkpoint
@@ -13,7 +14,7 @@ from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate import checks
-from sgdsm_cloud.validate.calibration import calibrate_checkpoint, held_back_cases
+from sgdsm_cloud.validate.calibration import calibrate_checkpoint, held_back_cases, held_back_days
 from sgdsm_cloud.validate.context import ValidateConfig
 from sgdsm_cloud.validate.masks import GapConfig
 from sgdsm_cloud.validate.render import calibration_section
@@ -99,3 +100,15 @@ def test_a_model_without_an_error_model_is_reported_as_such(noisy_store, tiny_mo
     assert result.summary is None and "no error model" in (result.skipped or "")
     section = calibration_section(result, tmp_path / "figures")
     assert section.tables == [] and "'anomaly' variant" in section.paragraphs[-1]
+
+
+def test_a_long_record_calibrates_on_at_most_32_evenly_spaced_held_back_days():
+    time = pd.date_range("2013-01-01", periods=2556).values
+    provenance = {
+        "train_centre_days": ["2013-01-01", "2019-04-21"],
+        "train_period": ["2013-01-01", "2019-12-31"],
+    }
+    days = held_back_days(time, provenance)
+    assert len(days) == 32 and days[0] == 2302 and days[-1] == 2555
+    assert len(held_back_days(time, provenance, at_most=None)) == 2555 - 2301
+    assert held_back_days(time, {}) == []
