@@ -130,11 +130,23 @@ def dask_setup(worker: Any) -> None:
     worker printed its own KeyboardInterrupt traceback (about 80 lines for two workers) over
     the driver's one line, which already says the run can be resumed. The driver stops the
     workers when it leaves :func:`connect`; a worker the nanny restarts runs this again. The
-    worker's note on each task that shutdown cancels is debug output, not a warning.
+    worker's note on each task that shutdown cancels is debug output, not a warning, and so
+    is a heartbeat that found the scheduler already closed.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+    worker_log = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _HeartbeatNoise) for f in worker_log.filters):
+        worker_log.addFilter(_HeartbeatNoise())
+
+
+class _HeartbeatNoise(logging.Filter):
+    """Drops a worker's failed heartbeat (with its traceback): it happens when the scheduler
+    closes first at the end of a run, and a scheduler really lost is the driver's ClusterLost."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to communicate with scheduler during")
 
 
 def _stop(client: Any, cluster: Any) -> None:

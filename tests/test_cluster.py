@@ -25,6 +25,11 @@ def nap(seconds: float, *, log: str | None = None) -> float:
     return seconds
 
 
+def either(item: tuple[str, object]) -> object:
+    kind, argument = item
+    return wait_for(str(argument)) if kind == "wait" else nap(float(argument))
+
+
 def fail(item: int) -> int:
     raise ValueError(f"bad item {item}")
 
@@ -49,9 +54,28 @@ def test_without_a_client_tasks_run_here_in_order_with_their_arguments(tmp_path)
         run_tasks(nap, [0, 0, 0], print, kind=KIND, ids=["a", "b"])
 
 
-def test_results_reach_the_driver_as_their_tasks_complete(client):
-    # the slow task is submitted first; the quick ones finish, and arrive, before it
-    assert run([1.5, 0.0, 0.0, 0.0], client) == [0.0, 0.0, 0.0, 1.5]
+def wait_for(path: str) -> str:
+    """A task that ends once ``path`` exists (or after a minute)."""
+    deadline = time.time() + 60
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.05)
+    return "released" if os.path.exists(path) else "timed out"
+
+
+def test_results_reach_the_driver_as_their_tasks_complete(client, tmp_path):
+    # The first task ends only once the driver holds the three after it: were results handed
+    # over in submission order, it would wait out its minute.
+    flag = tmp_path / "three-quick-results"
+    results: list = []
+
+    def keep(result) -> None:
+        results.append(result)
+        if results.count(0.0) == 3:
+            flag.touch()
+
+    items = [("wait", str(flag)), ("nap", 0.0), ("nap", 0.0), ("nap", 0.0)]
+    run_tasks(either, items, keep, kind=KIND, ids=[f"task-{i}" for i in range(4)], client=client)
+    assert results == [0.0, 0.0, 0.0, "released"]
 
 
 def test_no_more_tasks_are_submitted_at_a_time_than_allowed(client, tmp_path):
@@ -105,3 +129,19 @@ def test_connect_refuses_no_workers_and_names_an_unreachable_scheduler():
         connect("tcp://127.0.0.1:9"),
     ):
         pass
+
+
+def test_a_failed_heartbeat_is_dropped_from_the_worker_log_and_nothing_else():
+    import logging
+
+    from sgdsm_cloud.cluster import _HeartbeatNoise
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord(
+            "distributed.worker", logging.ERROR, __file__, 1, message, (), None
+        )
+
+    noise = _HeartbeatNoise()
+    assert not noise.filter(record("Failed to communicate with scheduler during heartbeat."))
+    assert noise.filter(record("Unexpected exception during heartbeat. Closing worker."))
+    assert noise.filter(record("Compute Failed"))
