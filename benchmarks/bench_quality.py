@@ -48,7 +48,7 @@ def _bytes(path: Path) -> int:
 
 def _ingest(sources: list[Path], store: Path) -> float:
     config = IngestConfig(
-        tuple(Location(str(s)) for s in sources), Location(str(store)), variable="x", workers=1
+        tuple(Location(str(s)) for s in sources), Location(str(store)), variable="x"
     )
     started = time.perf_counter()
     ingest(config)

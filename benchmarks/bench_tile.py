@@ -91,7 +91,7 @@ class Tile:
         import torch
         from torch.profiler import ProfilerActivity, profile
 
-        from sgdsm_cloud.fill.block import encode_tile, fill_block, read_frozen, read_input
+        from sgdsm_cloud.fill.block import encode_tile, fill_block, read_input
         from sgdsm_cloud.model.anomaly import ERROR_FEATURES, NETWORK, PRIORS
         from sgdsm_cloud.model.network import SIGMA
         from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY
@@ -99,13 +99,14 @@ class Tile:
 
         self.core.memory_format = torch.channels_last if windows else torch.contiguous_format
         started = time.perf_counter()
-        block, land, fill_land, error = read_input(self.stores, self.spec)
-        frozen = read_frozen(self.stores, self.spec)
+        tile = read_input(self.stores, self.spec)
+        frozen = tile.frozen_days(self.spec.shape[0])
         read = time.perf_counter() - started
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             (sm, flag, unc), counts = fill_block(
-                block, land, fill_land, self.spec, self.predictor, self.stores.valid_range, error,
-                frozen, chunk_days=self.job.chunk_days, windows=windows,
+                tile.block, tile.land, tile.fill_land, self.spec, self.predictor,
+                self.stores.valid_range, tile.error, frozen, chunk_days=self.job.chunk_days,
+                windows=windows,
             )  # fmt: skip
         steps = {
             e.key: e.cpu_time_total / 1e6

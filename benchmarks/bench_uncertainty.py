@@ -54,12 +54,10 @@ from sgdsm_cloud import (
     cube,  # noqa: E402
     schema,
 )
+from sgdsm_cloud.model.sigma_scores import CalibrationScores, calibration_scores, coverage_scale  # noqa: E402
 from sgdsm_cloud.model.uncertainty import (  # noqa: E402
     FEATURES,
-    CalibrationScores,
     ErrorModel,
-    calibration_scores,
-    coverage_scale,
     fit_error_model,
 )
 from sgdsm_cloud.storage import Location  # noqa: E402

@@ -238,7 +238,7 @@ class Rehearsal:
         worker), compared bit for bit with the resumed product."""
         import torch
 
-        from sgdsm_cloud.fill.block import FillJob, TileStores, fill_block, read_frozen, read_input
+        from sgdsm_cloud.fill.block import FillJob, TileStores, fill_block, read_input
         from sgdsm_cloud.model.runner import Predictor
         from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY, open_seamless
         from sgdsm_cloud.storage import Location
@@ -262,10 +262,10 @@ class Rehearsal:
         mismatches = []
         try:
             for block in picks:
-                data, block_land, fill_land, error = read_input(stores, block)
+                read = read_input(stores, block)
                 arrays, _ = fill_block(
-                    data, block_land, fill_land, block, predictor, stores.valid_range, error,
-                    read_frozen(stores, block), chunk_days=job.chunk_days,
+                    read.block, read.land, read.fill_land, block, predictor, stores.valid_range,
+                    read.error, read.frozen_days(block.shape[0]), chunk_days=job.chunk_days,
                 )  # fmt: skip
                 region = dict(zip(("time", "lat", "lon"), block.write_slices.values(), strict=True))
                 for name, values in zip((SM, FLAG, SM_UNCERTAINTY), arrays, strict=True):

@@ -19,7 +19,6 @@ Without a client, tasks run one after the other in this process: no cluster, no 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
@@ -46,18 +45,6 @@ REFRESH_S = 2.0  # how often the bound follows workers joining or leaving
 def default_scheduler() -> str | None:
     """The scheduler address from ``$DASK_SCHEDULER_ADDRESS``, or None (start a LocalCluster)."""
     return os.environ.get(SCHEDULER_ENV) or None
-
-
-def add_scheduler_option(parser: argparse.ArgumentParser, local: str) -> None:
-    """``--scheduler ADDRESS`` of a command that runs on :func:`connect` (``local``: what runs
-    without one)."""
-    parser.add_argument(
-        "--scheduler",
-        default=default_scheduler(),
-        metavar="ADDRESS",
-        help=f"address of a running dask scheduler (default: ${SCHEDULER_ENV}, as a DaskJob "
-        f"runner has it; else {local})",
-    )
 
 
 @dataclass(frozen=True)
@@ -97,40 +84,6 @@ def connect(
         yield client
     finally:
         _stop(client, cluster)
-
-
-@contextmanager
-def connecting(
-    scheduler: str | None = None, workers: int | None = None, *, gpu: bool = False
-) -> Iterator[Callable[[], Any]]:
-    """:func:`connect`, begun in a background thread at once; the callable waits for the client.
-
-    Worker processes take a second or two to start and import; the driver meanwhile does its
-    own work (a step's template). Leaving the block closes the cluster, once it has started.
-    """
-    started: dict[str, Any] = {}
-
-    def start() -> None:
-        try:
-            started["client"], started["cluster"] = _start(scheduler, workers, gpu)
-        except BaseException as err:  # raised in the driver's thread by client()
-            started["error"] = err
-
-    thread = threading.Thread(target=start, name="sgdsm-connect", daemon=True)
-    thread.start()
-
-    def client() -> Any:
-        thread.join()
-        if "error" in started:
-            raise started["error"]
-        return started["client"]
-
-    try:
-        yield client
-    finally:
-        thread.join()
-        if "client" in started:
-            _stop(started["client"], started["cluster"])
 
 
 def _start(scheduler: str | None, workers: int | None, gpu: bool) -> tuple[Any, Any]:
@@ -177,11 +130,23 @@ def dask_setup(worker: Any) -> None:
     worker printed its own KeyboardInterrupt traceback (about 80 lines for two workers) over
     the driver's one line, which already says the run can be resumed. The driver stops the
     workers when it leaves :func:`connect`; a worker the nanny restarts runs this again. The
-    worker's note on each task that shutdown cancels is debug output, not a warning.
+    worker's note on each task that shutdown cancels is debug output, not a warning, and so
+    is a heartbeat that found the scheduler already closed.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+    worker_log = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _HeartbeatNoise) for f in worker_log.filters):
+        worker_log.addFilter(_HeartbeatNoise())
+
+
+class _HeartbeatNoise(logging.Filter):
+    """Drops a worker's failed heartbeat (with its traceback): it happens when the scheduler
+    closes first at the end of a run, and a scheduler really lost is the driver's ClusterLost."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to communicate with scheduler during")
 
 
 def _stop(client: Any, cluster: Any) -> None:
@@ -361,8 +326,15 @@ def reuse_freed_memory() -> None:
 
 
 def _threads(client: Any) -> int:
-    """Worker threads of the cluster now (workers join and leave while a run goes on)."""
-    return sum(client.nthreads().values())
+    """Worker threads of the cluster now (workers join and leave while a run goes on).
+
+    A client whose scheduler has gone has no connection left to ask (dask then fails with an
+    AttributeError on it): that is a lost connection.
+    """
+    try:
+        return sum(client.nthreads().values())
+    except AttributeError as err:
+        raise ConnectionError(f"no scheduler to ask: {err}") from None
 
 
 def _prefix(kind: TaskKind) -> str:

@@ -111,9 +111,17 @@ def _apply_section(
                 f"{source}: unknown key '{section}.{key}'; '{section}' takes {allowed}"
             )
         action.default = _convert(f"{section}.{key}", value, action, source)
+        if isinstance(action, argparse.BooleanOptionalAction) and _negative(key, action):
+            action.default = not action.default  # no-crosscheck: true -> crosscheck False
         action.required = False
         if not action.option_strings and action.nargs == "+":
             action.nargs = "*"  # a positional list may now come from the file
+
+
+def _negative(key: Any, action: argparse.Action) -> bool:
+    """Whether ``key`` names the ``--no-...`` spelling of an on/off option."""
+    spelled = "--" + str(key).replace("_", "-")
+    return spelled.startswith("--no-") and spelled in action.option_strings
 
 
 def _display_name(action: argparse.Action) -> str:
@@ -122,7 +130,8 @@ def _display_name(action: argparse.Action) -> str:
 
 
 def _convert(name: str, value: Any, action: argparse.Action, source: str) -> Any:
-    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+    on_off = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)
+    if isinstance(action, on_off):
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: '{name}' must be true or false, got {value!r}")
         return value

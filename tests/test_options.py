@@ -12,7 +12,15 @@ from sgdsm_cloud import config_file
 from sgdsm_cloud.cli import build_parser
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.config import TrainConfig
-from sgdsm_cloud.options import Count, Day, JsonObject, add_options, from_args, option
+from sgdsm_cloud.options import (
+    Count,
+    Day,
+    JsonObject,
+    add_options,
+    from_args,
+    option,
+    url_location,
+)
 
 TRAIN = ["train", "--store", "raw.zarr", "--out", "model"]
 DOCUMENTED = {  # fields docs/model.md tells users to set
@@ -100,3 +108,70 @@ def test_every_subcommand_checks_dates_counts_and_json_with_the_same_types():
                 )
                 seen.add(action.dest)
     assert seen == set(expected)
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_option_of_every_subcommand_sets_a_config_field(command):
+    parser = subcommands()[command]
+    unmapped = [
+        a.option_strings or [a.dest]
+        for a in parser._actions
+        if a.dest != "help" and not hasattr(a, "config_field")
+    ]
+    assert unmapped == [], f"sgdsm {command}: options not declared on a config dataclass"
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_option_of_every_subcommand_is_a_yaml_key(command):
+    parser = build_parser()
+    sub = subcommands()[command]
+    for action in sub._actions:
+        if action.dest == "help":
+            continue
+        key = (action.option_strings or [action.dest])[-1].lstrip("-")
+        plain = isinstance(action.default, (str, int, float, bool))
+        value = action.default if plain else _sample(action)
+        if action.nargs in ("+", "*"):
+            value = [value]
+        config_file.apply({command: {key: value}}, parser, source="pipeline.yaml")
+
+
+def _sample(action: argparse.Action) -> object:
+    """A value the option takes, for the YAML check."""
+    if action.choices:
+        return next(iter(action.choices))
+    if isinstance(action, argparse.BooleanOptionalAction):
+        return True
+    name = getattr(action.type, "__name__", "")
+    return {"Count": 1, "Day": "2015-04-01", "JsonObject": "{}", "Duration": "1d", "int": 1,
+            "float": 0.5, "BBox": "0,0,1,1"}.get(name, "x")  # fmt: skip
+
+
+def test_a_url_takes_its_own_options_else_the_commands_and_a_path_none():
+    shared, own = '{"anon": true}', '{"key": "k", "secret": "s"}'
+    assert url_location("s3://b/raw.zarr", shared).storage_options["anon"] is True
+    assert url_location("s3://b/raw.zarr", shared, own).storage_options["key"] == "k"
+    assert "anon" not in url_location("s3://b/raw.zarr", shared, own).storage_options
+    assert url_location("raw.zarr", shared).storage_options == {}
+    with pytest.raises(ConfigError, match="--store-options: .* is a local path"):
+        url_location("raw.zarr", None, own, "store")
+    with pytest.raises(ConfigError, match="JSON object"):
+        url_location("raw.zarr", "[1]")
+
+
+def test_stores_in_different_places_take_different_options():
+    args = build_parser().parse_args(
+        ["fill", "--store", "s3://one/raw.zarr", "--model", "model", "--out", "gs://two/product",
+         "--storage-options", '{"anon": true}', "--out-options", '{"token": "anon"}']
+    )  # fmt: skip
+    from sgdsm_cloud.cli.fill import FillIO
+
+    io = from_args(FillIO, args)
+    assert io.store.storage_options["anon"] is True and "token" not in io.store.storage_options
+    assert io.out.storage_options == {"token": "anon"}
+    assert io.model.storage_options == {}  # a local path

@@ -11,38 +11,44 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sgdsm_cloud.cli.command import add_command, add_product, product_repository
-from sgdsm_cloud.options import Count, Duration, converter
+from sgdsm_cloud.cli.command import add_product_command
+from sgdsm_cloud.options import Count, Duration, option
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.versioned.repository import Repository
+
+
+@dataclass(frozen=True)
+class HealthLimits:
+    """When ``sgdsm check`` calls a product late or holey."""
+
+    max_delay: Any = option(
+        "5d", "late when the newest day ended longer ago", kind=Duration, metavar="DURATION"
+    )
+    max_nan_share: float = option(0.05, "holey when more of the land is NaN over the last days")
+    days: int = option(7, "days checked for NaN", kind=Count)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_delay, str):
+            object.__setattr__(self, "max_delay", Duration.parse(self.max_delay))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "check", __doc__, run)
-    add_product(parser)
-    parser.add_argument(
-        "--max-delay", default="5d", type=converter(Duration), metavar="DURATION",
-        help="late when the newest day ended longer ago (default: %(default)s)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-nan-share", default=0.05, type=float, metavar="X",
-        help="holey when more of the land is NaN over the last days (default: %(default)s)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--days", default=7, type=converter(Count), metavar="N",
-        help="days checked for NaN (default: %(default)s)",
-    )  # fmt: skip
+    add_product_command(subparsers, "check", __doc__, HealthLimits, run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(repository: Repository, limits: HealthLimits) -> int:
     from sgdsm_cloud.update.health import check_health
 
-    repository = product_repository(args)
     health = check_health(
         repository.location.url,
         repository.location.storage_options,
-        max_delay=args.max_delay,
-        max_nan_share=args.max_nan_share,
-        days=args.days,
+        max_delay=limits.max_delay,
+        max_nan_share=limits.max_nan_share,
+        days=limits.days,
     )
     print(json.dumps(health.to_dict(), sort_keys=True))
     for problem in health.problems:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from textwrap import dedent
 from typing import Any, NoReturn
 
-from sgdsm_cloud.options import Count, Day, JsonObject, converter
+from sgdsm_cloud.options import Cluster, Storage, add_options, from_args, url
 from sgdsm_cloud.storage import Location
 
 
@@ -46,37 +48,70 @@ def add_command(
     return parser
 
 
-def add_storage_options(parser: argparse.ArgumentParser, applies_to: str) -> None:
-    """``--storage-options JSON``, checked as a JSON object whichever URLs it reaches."""
-    parser.add_argument(
-        "--storage-options",
-        metavar="JSON",
-        type=converter(JsonObject),
-        help=f"fsspec options as a JSON object for {applies_to}, e.g. '{{\"anon\": true}}' "
-        "(default: the AWS_* environment)",
+def add_step(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    doc: str | None,
+    run: Callable[[argparse.Namespace], int],
+    *configs: type | tuple[str, type],
+    cluster: str | None = None,
+) -> argparse.ArgumentParser:
+    """``sgdsm NAME`` with the options of each of ``configs`` (a dataclass, or a group title and
+    a dataclass), then ``Cluster``'s under the title ``cluster`` for a step that runs on one,
+    then the storage options: every command's options in the same order."""
+    parser = add_command(subparsers, name, doc, run)
+    groups = [*configs, *([(cluster, Cluster)] if cluster else [])]
+    for config in groups:
+        title, cls = config if isinstance(config, tuple) else (None, config)
+        add_options(parser.add_argument_group(title) if title else parser, cls)
+    add_options(parser, Storage)
+    return parser
+
+
+@contextmanager
+def step_client(
+    cluster: Cluster, default_workers: int | None = None, *, gpu: bool = False
+) -> Iterator[Any]:
+    """The dask client a command's step runs on, None for this process.
+
+    The scheduler named (or ``$DASK_SCHEDULER_ADDRESS``); else a LocalCluster of ``--workers``
+    processes (default ``default_workers``; None: one per core). One worker and no scheduler
+    run the step in this process: nothing to start. Library steps never start a cluster; they
+    take the client this gives, so only the CLI decides where work runs.
+    """
+    from sgdsm_cloud.cluster import connect
+
+    workers = cluster.workers if cluster.workers is not None else default_workers
+    if not cluster.scheduler and workers == 1:
+        yield None
+        return
+    with connect(cluster.scheduler, workers, gpu=gpu) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class ProductIO:
+    """The product a command of the living product acts on."""
+
+    product: Location = url(
+        "seamless product made by 'sgdsm fill' (path or URL)", positional=True, metavar="PRODUCT"
     )
 
 
-def add_workers(parser: argparse.ArgumentParser, help: str, default: int | None = None) -> None:
-    """``--workers N``: a count of processes, >= 1."""
-    parser.add_argument("--workers", type=converter(Count), metavar="N", default=default, help=help)
+def add_product_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    doc: str | None,
+    options: type,
+    act: Callable[[Any, Any], int],
+) -> argparse.ArgumentParser:
+    """``sgdsm NAME PRODUCT`` with ``options``: runs ``act(repository, options)``, the product's
+    versions and the parsed ``options`` dataclass."""
 
+    def run(args: argparse.Namespace) -> int:
+        return act(product_repository(args), from_args(options, args))
 
-def add_period(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--start``/``--end`` DATE: the days ``what`` covers (default: the whole store)."""
-    for flag, side in (("--start", "first"), ("--end", "last")):
-        parser.add_argument(
-            flag,
-            type=converter(Day),
-            metavar="DATE",
-            help=f"{side} day {what}, YYYY-MM-DD (default: the store's {side} day)",
-        )
-
-
-def add_product(parser: argparse.ArgumentParser) -> None:
-    """The positional PRODUCT (a seamless product made by 'sgdsm fill') and its options."""
-    parser.add_argument("product", metavar="PRODUCT", help="seamless product (path or URL)")
-    add_storage_options(parser, "PRODUCT")
+    return add_step(subparsers, name, doc, run, ProductIO, options)
 
 
 def product_repository(args: argparse.Namespace) -> Any:
@@ -84,18 +119,9 @@ def product_repository(args: argparse.Namespace) -> Any:
     from sgdsm_cloud.errors import ConfigError
     from sgdsm_cloud.versioned.repository import Repository
 
-    repository = Repository(url_location(args.product, args.storage_options))
+    repository = Repository(from_args(ProductIO, args).product)
     if not repository.exists():
         raise ConfigError(
             f"{args.product} holds no versioned seamless product; make one with 'sgdsm fill'"
         )
     return repository
-
-
-def url_location(url: str, storage_options: str | None) -> Location:
-    """``url`` as a Location; ``--storage-options`` apply to remote URLs, never to local paths
-    (but malformed options are refused even when every path is local)."""
-    if storage_options:
-        JsonObject.parse(storage_options)
-    remote = "://" in url and not url.startswith("file://")
-    return Location.from_cli(url, storage_options if remote else None)

@@ -11,27 +11,41 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sgdsm_cloud.cli.command import add_command, add_product, product_repository
-from sgdsm_cloud.options import Duration, converter
+from sgdsm_cloud.cli.command import add_product_command
+from sgdsm_cloud.options import Duration, option
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.versioned.repository import Repository
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Which versions and data ``sgdsm expire`` deletes."""
+
+    older_than: Any = option(
+        help="expire versions published longer ago than this (e.g. 90d)",
+        kind=Duration,
+        metavar="DURATION",
+    )
+    grace: Any = option(
+        "1d", "keep unreferenced data younger than this", kind=Duration, metavar="DURATION"
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("older_than", "grace"):
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, Duration.parse(getattr(self, name)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "expire", __doc__, run)
-    add_product(parser)
-    parser.add_argument(
-        "--older-than", required=True, type=converter(Duration), metavar="DURATION",
-        help="expire versions published longer ago than this (e.g. 90d)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--grace", default="1d", type=converter(Duration), metavar="DURATION",
-        help="keep unreferenced data younger than this (default: %(default)s)",
-    )  # fmt: skip
+    add_product_command(subparsers, "expire", __doc__, Expiry, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    repository = product_repository(args)
-    cutoff = dt.datetime.now(dt.UTC) - args.older_than
-    removed = repository.expire(cutoff, grace=args.grace)
-    print(json.dumps({"product": args.product, **removed}, sort_keys=True))
+def run(repository: Repository, expiry: Expiry) -> int:
+    cutoff = dt.datetime.now(dt.UTC) - expiry.older_than
+    removed = repository.expire(cutoff, grace=expiry.grace)
+    print(json.dumps({"product": repository.location.url, **removed}, sort_keys=True))
     return 0

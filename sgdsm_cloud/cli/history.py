@@ -10,24 +10,35 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sgdsm_cloud.cli.command import add_command, add_product, product_repository
+from sgdsm_cloud.cli.command import add_product_command
+from sgdsm_cloud.options import option
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.versioned.repository import Repository
+
+
+@dataclass(frozen=True)
+class HistoryFormat:
+    """How ``sgdsm history`` prints."""
+
+    json: bool = option(False, "one JSON record per line")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "history", __doc__, run)
-    add_product(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON record per line")
+    add_product_command(subparsers, "history", __doc__, HistoryFormat, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    repository = product_repository(args)
+def run(repository: Repository, form: HistoryFormat) -> int:
+    as_json = form.json
     names: dict[int, list[str]] = {}
     for tag, number in repository.tags().items():
         names.setdefault(number, []).append(tag)
     for record in repository.history():
         number = int(record["version"])
-        if args.json:
+        if as_json:
             print(json.dumps({**record, "tags": sorted(names.get(number, []))}, sort_keys=True))
         else:
             print(describe(record, names.get(number, [])))

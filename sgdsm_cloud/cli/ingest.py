@@ -3,8 +3,9 @@
 Ingest raw AMSR2 L3 daily files (LPRM .nc4, JAXA .h5) into a raw zarr v3 cube, creating it
 on the first run and extending it forward in time later. Re-runs skip days already ingested
 and resume an interrupted run. Bad files are quarantined (listed on stderr and in the store's
-'quarantine' attribute) and the run goes on. Exit status: 0 clean, 3 some file quarantined,
-1 error.
+'quarantine' attribute) and the run goes on. The slabs run on a LocalCluster of --workers
+processes (default: the cores, at most 4; 1: in this process), or on the cluster at
+--scheduler. Exit status: 0 clean, 3 some file quarantined, 1 error.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sgdsm_cloud.cli.command import add_command, add_storage_options, url_location
-from sgdsm_cloud.cluster import add_scheduler_option
-from sgdsm_cloud.options import add_options, from_args
+from sgdsm_cloud.cli.command import add_step, step_client
+from sgdsm_cloud.options import Cluster, from_args
 
 EXIT_OK, EXIT_QUARANTINED = 0, 3
 
@@ -22,41 +22,17 @@ EXIT_OK, EXIT_QUARANTINED = 0, 3
 def register(subparsers: argparse._SubParsersAction) -> None:
     from sgdsm_cloud.ingest.config import IngestConfig
 
-    parser = add_command(subparsers, "ingest", __doc__, run)
-    parser.add_argument(
-        "sources",
-        nargs="+",
-        metavar="SOURCE",
-        help="files, directories, globs, s3:// prefixes, https:// files or listings, or "
-        "earthdata:COLLECTION (token: EARTHDATA_TOKEN or ~/.netrc)",
+    add_step(
+        subparsers, "ingest", __doc__, run, IngestConfig, cluster="where the slabs run (Cluster)"
     )
-    parser.add_argument(
-        "--store",
-        required=True,
-        help="the cube: a local path (default) or an fsspec URL (s3://...)",
-    )
-    add_options(parser, IngestConfig)
-    add_storage_options(parser, "s3:// sources and store")
-    add_scheduler_option(parser, "run on --workers local processes")
 
 
 def run(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    from sgdsm_cloud.cluster import connect
     from sgdsm_cloud.ingest import IngestConfig, ingest
-    from sgdsm_cloud.storage import Location
+    from sgdsm_cloud.ingest.config import default_workers
 
-    def location(url: str) -> Location:
-        return url_location(url, args.storage_options)
-
-    config = from_args(
-        IngestConfig,
-        args,
-        sources=tuple(location(s) for s in args.sources),
-        store=location(args.store),
-    )
-    with connect(args.scheduler) if args.scheduler else nullcontext() as client:
+    config = from_args(IngestConfig, args)
+    with step_client(from_args(Cluster, args), default_workers()) as client:
         report = ingest(config, client=client)
     print(f"sgdsm ingest: {config.store}: {report.summary()}", file=sys.stderr)
     return EXIT_QUARANTINED if report.quarantined else EXIT_OK

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sgdsm_cloud.cli.command import add_command, add_product, product_repository
+from sgdsm_cloud.cli.command import add_product_command
+from sgdsm_cloud.options import option
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.versioned.repository import Repository
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """The version ``sgdsm rollback`` publishes again."""
+
+    to: str = option(help="version number or tag", metavar="VERSION")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "rollback", __doc__, run)
-    add_product(parser)
-    parser.add_argument("--to", required=True, metavar="VERSION", help="version number or tag")
+    add_product_command(subparsers, "rollback", __doc__, Rollback, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    repository = product_repository(args)
-    restored = repository.resolve(args.to)
+def run(repository: Repository, rollback: Rollback) -> int:
+    restored = repository.resolve(rollback.to)
     version = repository.rollback(restored)
-    print(json.dumps({"product": args.product, "version": version, "restores": restored}))
+    print(
+        json.dumps({"product": repository.location.url, "version": version, "restores": restored})
+    )
     return 0

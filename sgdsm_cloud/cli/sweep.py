@@ -12,30 +12,21 @@ from __future__ import annotations
 
 import argparse
 
-from sgdsm_cloud.cli.command import add_command, add_storage_options
-from sgdsm_cloud.cli.validate import add_store_and_model, locations
-from sgdsm_cloud.options import add_options, from_args
+from sgdsm_cloud.cli.command import add_step
+from sgdsm_cloud.options import from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from sgdsm_cloud.validate.context import SweepConfig
 
-    p = add_command(subparsers, "sweep", __doc__, run)
-    add_store_and_model(
-        p,
-        model_required=False,
-        model_note="; the paper sweep trains with its training settings (default: the "
-        "defaults of 'sgdsm train') and its window picks the default days",
-    )
-    add_options(p, SweepConfig)
-    add_storage_options(p, "every URL")
+    add_step(subparsers, "sweep", __doc__, run, SweepConfig)
 
 
 def run(args: argparse.Namespace) -> int:
     from sgdsm_cloud.validate.context import SweepConfig
     from sgdsm_cloud.validate.sweep import run_sweep, write_sweep
 
-    config = from_args(SweepConfig, args, **locations(args, "store", "model"))
+    config = from_args(SweepConfig, args)
     path = write_sweep(run_sweep(config), config.out)
     print(f"sweep table written to {path} (include it with: sgdsm validate --sweep-table {path})")
     return 0

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sgdsm_cloud.cli.command import add_command, add_product, product_repository
+from sgdsm_cloud.cli.command import add_product_command
+from sgdsm_cloud.options import option
+
+if TYPE_CHECKING:
+    from sgdsm_cloud.versioned.repository import Repository
+
+
+@dataclass(frozen=True)
+class Tag:
+    """The name ``sgdsm tag`` gives, and to which version."""
+
+    name: str = option(help="letters, digits, '.', '_' and '-'", positional=True, metavar="NAME")
+    version: str | None = option(None, "version number (default: the newest)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "tag", __doc__, run)
-    add_product(parser)
-    parser.add_argument("name", metavar="NAME", help="letters, digits, '.', '_' and '-'")
-    parser.add_argument("--version", help="version number (default: the newest)")
+    add_product_command(subparsers, "tag", __doc__, Tag, run)
 
 
-def run(args: argparse.Namespace) -> int:
-    repository = product_repository(args)
-    number = repository.resolve(args.version)
-    repository.tag(args.name, number)
-    print(json.dumps({"product": args.product, "tag": args.name, "version": number}))
+def run(repository: Repository, tag: Tag) -> int:
+    number = repository.resolve(tag.version)
+    repository.tag(tag.name, number)
+    print(json.dumps({"product": repository.location.url, "tag": tag.name, "version": number}))
     return 0

@@ -13,50 +13,38 @@ import argparse
 import dataclasses
 import logging
 import os
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from sgdsm_cloud.cli.command import add_command, add_storage_options
-from sgdsm_cloud.model.config import PRESETS, TrainConfig
-from sgdsm_cloud.options import Count, add_options, converter, from_args
-
-if TYPE_CHECKING:
-    from sgdsm_cloud.storage import Location
+from sgdsm_cloud.cli.command import add_step
+from sgdsm_cloud.model.config import PRESETS, VARIANTS, TrainConfig
+from sgdsm_cloud.options import Count, from_args, option, url
+from sgdsm_cloud.storage import Location
 
 log = logging.getLogger("sgdsm_cloud.train")
 
 
+@dataclass(frozen=True)
+class TrainIO:
+    """What ``sgdsm train`` reads and writes, and the network it trains."""
+
+    store: Location = url("raw cube (local path, s3://...) from 'sgdsm ingest'")
+    out: Location = url("checkpoint directory (local path or URL)")
+    preset: str = option("paper", "model configuration", choices=tuple(sorted(PRESETS)))
+    layers: int | None = option(None, "override the preset's layers", kind=Count)
+    features: int | None = option(None, "override the preset's feature maps", kind=Count)
+    kernel: int | None = option(None, "override the preset's kernel side (odd)", kind=Count)
+    window: int | None = option(None, "override the preset's window of days (odd)", kind=Count)
+    variant: str | None = option(None, "override the preset's network variant", choices=VARIANTS)
+    device: str = option("auto", "auto, cpu or cuda[:N]; bf16 autocast on CUDA")
+    calibrate: bool = option(
+        True,
+        "fit the anomaly variant's error model (the standard error of filled values) on the "
+        "held-back days after training",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "train", __doc__, run)
-    parser.add_argument(
-        "--store", required=True, help="raw cube URL (local path, s3://...) from 'sgdsm ingest'"
-    )
-    parser.add_argument("--out", required=True, help="checkpoint directory (local path or URL)")
-    parser.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="paper",
-        help="model configuration (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--layers", type=converter(Count), metavar="N", help="override the preset's layers"
-    )
-    parser.add_argument(
-        "--features", type=converter(Count), metavar="N", help="override the preset's feature maps"
-    )
-    add_options(parser.add_argument_group("training (TrainConfig)"), TrainConfig)
-    parser.add_argument(
-        "--device",
-        default="auto",
-        help="auto, cpu or cuda[:N]; bf16 autocast on CUDA (default: %(default)s)",
-    )
-    add_storage_options(parser, "--store and --out")
-    parser.add_argument(
-        "--no-calibrate",
-        dest="calibrate",
-        action="store_false",
-        help="do not fit the anomaly variant's error model (the standard error of filled values) "
-        "on the held-back days after training",
-    )
+    add_step(subparsers, "train", __doc__, run, TrainIO, ("training (TrainConfig)", TrainConfig))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,18 +52,17 @@ def run(args: argparse.Namespace) -> int:
 
     from sgdsm_cloud.model.config import ModelConfig
     from sgdsm_cloud.model.train import train
-    from sgdsm_cloud.storage import Location, protocol_of
 
-    store = Location.from_cli(args.store, args.storage_options)
-    same_place = protocol_of(args.out) == store.protocol  # the options are for the store's protocol
-    out = Location.from_cli(args.out, args.storage_options if same_place else None)
+    io = from_args(TrainIO, args)
+    store, out = io.store, io.out
     train_config = from_args(TrainConfig, args)
     torch.set_num_threads(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )
-    overrides = {k: v for k, v in (("layers", args.layers), ("features", args.features)) if v}
-    model_config = dataclasses.replace(ModelConfig.preset(args.preset), **overrides)
-    result = train(store, out, model_config, train_config, device=args.device)
+    fields = ("layers", "features", "kernel", "window", "variant")
+    overrides = {k: getattr(io, k) for k in fields if getattr(io, k) is not None}
+    model_config = dataclasses.replace(ModelConfig.preset(io.preset), **overrides)
+    result = train(store, out, model_config, train_config, device=io.device)
     last = result.history[-1] if result.history else None
     state = "converged" if result.converged else "stopped at the epoch limit"
     if last is not None:
@@ -88,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             last.val_mae,
             out.url,
         )
-    if args.calibrate and model_config.variant == "anomaly":
+    if io.calibrate and model_config.variant == "anomaly":
         calibrate(store, out)
     return 0
 

@@ -4,63 +4,54 @@ Ingest what is new or changed in the sources into the raw cube, refill exactly t
 window changed (a new day T: T-4..T; a changed granule's day D: D-4..D+4) with the product's
 own model, check the result and publish it as the product's next version, all at once or not
 at all. Days whose window is not complete yet are marked provisional and filled again as
-later days arrive. Nothing new: nothing is published. Prints a JSON summary. See
-docs/update.md.
+later days arrive. Nothing new: nothing is published. The tiles run in this process, or on a
+LocalCluster of --workers processes, or on the cluster at --scheduler. Prints a JSON summary.
+See docs/update.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 
-from sgdsm_cloud.cli.command import add_command, add_storage_options, add_workers, url_location
-from sgdsm_cloud.cluster import add_scheduler_option
-from sgdsm_cloud.options import add_options, from_args
+from sgdsm_cloud.cli.command import add_step, step_client
+from sgdsm_cloud.ingest.config import sources_option
+from sgdsm_cloud.model.builtin import resolve_model
+from sgdsm_cloud.options import Cluster, from_args, url
 from sgdsm_cloud.storage import Location
+
+
+@dataclass(frozen=True)
+class UpdateIO:
+    """What ``sgdsm update`` reads and writes."""
+
+    sources: tuple[Location, ...] = sources_option()
+    store: Location = url("the raw cube the product was filled from")
+    model: Location = url(
+        "the product's model: checkpoint folder or builtin:NAME",
+        metavar="MODEL",
+        resolve=resolve_model,
+    )
+    out: Location = url("the seamless product made by 'sgdsm fill'")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from sgdsm_cloud.update.config import UpdateOptions
 
-    parser = add_command(subparsers, "update", __doc__, run)
-    parser.add_argument(
-        "sources",
-        nargs="+",
-        metavar="SOURCE",
-        help="what 'sgdsm ingest' takes: files, folders, globs, s3:// prefixes, https:// "
-        "listings or earthdata:COLLECTION",
-    )
-    parser.add_argument("--store", required=True, help="the raw cube the product was filled from")
-    parser.add_argument(
-        "--model", required=True, help="the product's model: checkpoint folder or builtin:NAME"
-    )
-    parser.add_argument("--out", required=True, help="the seamless product made by 'sgdsm fill'")
-    add_options(parser.add_argument_group("update (UpdateOptions)"), UpdateOptions)
-    add_scheduler_option(parser, "run in this process, or on --workers local processes")
-    add_workers(parser, "LocalCluster worker processes (default: none, in this process)")
-    add_storage_options(parser, "every URL")
+    add_step(subparsers, "update", __doc__, run, UpdateIO, ("update (UpdateOptions)", UpdateOptions),
+             cluster="where the tiles run (Cluster)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    from sgdsm_cloud.cluster import connect
-    from sgdsm_cloud.model.builtin import resolve_model
     from sgdsm_cloud.update.config import UpdateOptions
     from sgdsm_cloud.update.run import execute_update, prepare_update
 
-    def location(url: str) -> Location:
-        return url_location(url, args.storage_options)
-
+    io = from_args(UpdateIO, args)
     prepared = prepare_update(  # refuses bad inputs before a cluster starts
-        tuple(location(s) for s in args.sources),
-        location(args.store),
-        location(resolve_model(args.model)),
-        location(args.out),
-        from_args(UpdateOptions, args),
+        io.sources, io.store, io.model, io.out, from_args(UpdateOptions, args)
     )
-    clustered = args.scheduler or args.workers
-    with connect(args.scheduler, args.workers) if clustered else nullcontext() as client:
+    with step_client(from_args(Cluster, args), default_workers=1) as client:
         summary = execute_update(prepared, client)
     print(
         json.dumps(

@@ -21,13 +21,13 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud import cube, schema
-from sgdsm_cloud.fill.block import fill_block, frozen_span
+from sgdsm_cloud.fill.block import TileInput, fill_block, tile_input
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
 from sgdsm_cloud.fill.template import ModelInfo, encoding_for, template_for
 from sgdsm_cloud.model.runner import Predictor
-from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY, fill_land_mask, frozen_gaps
+from sgdsm_cloud.product import FLAG, SM, SM_UNCERTAINTY
 from sgdsm_cloud.schema import SM_ERROR
 from sgdsm_cloud.storage import Location
 
@@ -103,42 +103,22 @@ def _lazy_tiles(
     import dask
     import dask.array as da
 
-    sm = da.asarray(raw[cube.SM].data)
-    error = da.asarray(raw[SM_ERROR].data) if SM_ERROR in raw.variables else None
-    frozen = da.asarray(raw[cube.FROZEN].data) if cube.FROZEN in raw.variables else None
+    arrays = {
+        name: da.asarray(raw[name].data)
+        for name in (cube.SM, SM_ERROR, cube.FROZEN)
+        if name in raw.variables
+    }
     land = np.asarray(raw[cube.LAND].values).astype(bool)
     lat, lon = raw["lat"].values, raw["lon"].values
     model = dask.delayed(model_ref, pure=True)  # one graph key shared by every tile
     sm_tiles, flag_tiles, unc_tiles = [], [], []
     for spec in plan.blocks:
-        runs = [slice(*run) for run in spec.read_lon]
-        block = da.concatenate(
-            [sm[slice(*spec.read_time), slice(*spec.read_lat), run] for run in runs], axis=2
-        )
-        block_land = np.concatenate([land[slice(*spec.read_lat), run] for run in runs], axis=1)
-        write, (_, cy, cx) = spec.write_slices, spec.core_slices
-        fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
-        tile_error = None
-        if error is not None:  # the tile's days on the raw time axis, its own cells (no halo)
-            t0 = spec.read_time[0]
-            days = slice(t0 + spec.core_slices[0].start, t0 + spec.core_slices[0].stop)
-            tile_error = error[days, write["lat"], write["lon"]]
-        tile_frozen = None
-        if frozen is not None:  # the frozen rule's days around the tile's, its own cells
-            t0 = spec.read_time[0] + spec.core_slices[0].start
-            span, first = frozen_span(slice(t0, t0 + spec.shape[0]), raw.sizes["time"])
-            tile_frozen = (frozen[span, write["lat"], write["lon"]], first)
+        read = tile_input(  # the distributed fill's reads, here as dask arrays
+            lambda name, key: arrays[name][key], land, lat, lon, spec, raw.sizes["time"],
+            has_error=SM_ERROR in arrays, has_frozen=cube.FROZEN in arrays,
+        )  # fmt: skip
         tile = dask.delayed(_fill_tile, pure=True, nout=3)(
-            block,
-            block_land,
-            fill_land,
-            spec.to_json(),
-            model,
-            batch_size,
-            device,
-            valid_range,
-            tile_error,
-            tile_frozen,
+            read, spec.to_json(), model, batch_size, device, valid_range
         )
         sm_tiles.append(da.from_delayed(tile[0], spec.shape, dtype="float32"))
         flag_tiles.append(da.from_delayed(tile[1], spec.shape, dtype="uint8"))
@@ -161,30 +141,24 @@ def _nest(items: list[Any], grid: list[int]) -> list[Any]:
 
 
 def _fill_tile(
-    block: np.ndarray,
-    land: np.ndarray,
-    fill_land: np.ndarray,
+    read: TileInput,
     spec_json: str,
     model_ref: Any,
     batch_size: int,
     device: str | None,
     valid_range: tuple[float, float],
-    error: np.ndarray | None = None,
-    frozen: tuple[np.ndarray, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One tile of the lazy cube (dask computed ``read``'s arrays before the call)."""
     spec = BlockSpec.from_json(spec_json)
-    tile_frozen = None
-    if frozen is not None:
-        tile_frozen = frozen_gaps(np.asarray(frozen[0]), frozen[1], spec.shape[0])
     (sm, flag, uncertainty), _ = fill_block(
-        np.asarray(block, dtype="float32"),
-        land,
-        fill_land,
+        np.asarray(read.block, dtype="float32"),
+        read.land,
+        read.fill_land,
         spec,
         _predictor(model_ref, batch_size, device),
         valid_range,
-        None if error is None else np.asarray(error, dtype="float32"),
-        tile_frozen,
+        None if read.error is None else np.asarray(read.error, dtype="float32"),
+        read.frozen_days(spec.shape[0]),
     )
     return sm, flag, uncertainty
 

@@ -16,6 +16,7 @@ same bytes, which makes retries and rescheduling after a worker's death safe.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,27 +206,79 @@ class TileStores:
             self.base = open_refs(job.base.url, job.base.storage_options, chunks=None)
 
 
-def read_input(
-    stores: TileStores, spec: BlockSpec
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(block, land, fill_land, observed_error)`` of ``spec``: its haloed input, the land
-    under it, what to fill, and the raw cube's ``sm_error`` on the tile (None without one).
+@dataclass(frozen=True)
+class TileInput:
+    """What a tile's fill reads (``fill_block``'s arguments), as numpy or dask arrays.
+
+    Attributes:
+        block: the raw ``sm`` with the halo, ``spec.read_shape``.
+        land: the raw land mask under it; fill_land: the tile's cells the product fills.
+        error: the raw ``sm_error`` on the tile's own days and cells (None without one).
+        frozen: the raw ``frozen`` state on the tile's cells over its days and
+            ``FROZEN_WINDOW_DAYS`` on either side, and where the tile's days start in it
+            (``product.frozen_gaps`` turns it into the tile's frozen days); None without one.
+    """
+
+    block: Any
+    land: np.ndarray
+    fill_land: np.ndarray
+    error: Any = None
+    frozen: tuple[Any, int] | None = None
+
+    def frozen_days(self, days: int) -> np.ndarray | None:
+        """The tile's ``days`` (t, y, x) that count as frozen, or None without ``frozen``."""
+        if self.frozen is None:
+            return None
+        state, first = self.frozen
+        return frozen_gaps(np.asarray(state), first, days)
+
+
+def tile_input(
+    take: Callable[[str, tuple[slice, ...]], Any],
+    land: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    spec: BlockSpec,
+    ntime: int,
+    *,
+    has_error: bool,
+    has_frozen: bool,
+) -> TileInput:
+    """The reads of ``spec``'s tile, through ``take(variable, (time, lat, lon) slices)``: the
+    one place that knows which parts of the raw cube a tile needs, for the distributed fill
+    (numpy, read at once) and the notebook's (dask, read when computed).
 
     Longitude runs are read one by one and concatenated, so a halo across the dateline costs
     two small reads, never the whole row.
     """
     t, y = slice(*spec.read_time), slice(*spec.read_lat)
     runs = [slice(*run) for run in spec.read_lon]
-    block = np.concatenate([stores.source[cube.SM][t, y, run].values for run in runs], axis=2)
-    land = np.concatenate([stores.land[y, run] for run in runs], axis=1)
-    write, (ct, cy, cx) = spec.write_slices, spec.core_slices
-    fill_land = fill_land_mask(land[cy, cx], stores.lat[write["lat"]], stores.lon[write["lon"]])
-    error = None
-    if stores.has_error:  # the tile's days on the raw cube's time axis, the same cells
-        days = slice(t.start + ct.start, t.start + ct.stop)
-        error = stores.source[SM_ERROR][days, write["lat"], write["lon"]].values
-        error = error.astype("float32", copy=False)
-    return block.astype("float32", copy=False), land, fill_land, error
+    block = np.concatenate([take(cube.SM, (t, y, run)) for run in runs], axis=2)
+    block_land = np.concatenate([land[y, run] for run in runs], axis=1)
+    write, (_, cy, cx) = spec.write_slices, spec.core_slices
+    fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
+    days = tile_days(spec)
+    cells = (write["lat"], write["lon"])
+    error = take(SM_ERROR, (days, *cells)) if has_error else None
+    frozen = None
+    if has_frozen:
+        span, first = frozen_span(days, ntime)
+        frozen = (take(cube.FROZEN, (span, *cells)), first)
+    return TileInput(block, block_land, fill_land, error, frozen)
+
+
+def read_input(stores: TileStores, spec: BlockSpec) -> TileInput:
+    """``spec``'s :class:`TileInput`, read from the raw cube now (float32 values)."""
+    source = stores.source
+
+    def take(name: str, key: tuple[slice, ...]) -> np.ndarray:
+        values = np.asarray(source[name][key].values)
+        return values.astype("float32", copy=False) if values.dtype.kind == "f" else values
+
+    return tile_input(
+        take, stores.land, stores.lat, stores.lon, spec, stores.ntime,
+        has_error=stores.has_error, has_frozen=stores.has_frozen,
+    )  # fmt: skip
 
 
 def tile_days(spec: BlockSpec) -> slice:
@@ -239,17 +292,6 @@ def frozen_span(days: slice, ntime: int) -> tuple[slice, int]:
     either side, within the record) and where ``days`` start inside them."""
     start = max(days.start - FROZEN_WINDOW_DAYS, 0)
     return slice(start, min(days.stop + FROZEN_WINDOW_DAYS, ntime)), days.start - start
-
-
-def read_frozen(stores: TileStores, spec: BlockSpec) -> np.ndarray | None:
-    """The tile's frozen days (t, y, x) from the raw cube's ``frozen``; None without one."""
-    if not stores.has_frozen:
-        return None
-    days = tile_days(spec)
-    span, first = frozen_span(days, stores.ntime)
-    write = spec.write_slices
-    state = stores.source[cube.FROZEN][span, write["lat"], write["lon"]].values
-    return frozen_gaps(state, first, days.stop - days.start)
 
 
 def read_previous(stores: TileStores, spec: BlockSpec) -> dict[str, np.ndarray]:
@@ -282,16 +324,15 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
     """Read, fill, pack and record one tile; returns a small status for the driver."""
     job = stores.job
     started = time.perf_counter()
-    block, land, fill_land, error = read_input(stores, spec)
-    frozen = read_frozen(stores, spec)
+    read = read_input(stores, spec)
     refill = None
     if job.refill is not None:
         days = np.arange(*spec.write[0])
         refill = np.isin(days, np.asarray(job.refill))
     read_done = time.perf_counter()
     (sm, flag, uncertainty), counts = fill_block(
-        block, land, fill_land, spec, predict, stores.valid_range, error, frozen,
-        chunk_days=job.chunk_days, refill=refill,
+        read.block, read.land, read.fill_land, spec, predict, stores.valid_range, read.error,
+        read.frozen_days(spec.shape[0]), chunk_days=job.chunk_days, refill=refill,
     )  # fmt: skip
     arrays = {SM: sm, FLAG: flag, SM_UNCERTAINTY: uncertainty}
     if refill is not None:  # the days not refilled keep the values of the version before
@@ -307,7 +348,7 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
         "id": spec.id,
         **counts,
         "kind": "ocean"
-        if not fill_land.any()
+        if not read.fill_land.any()
         else ("gap_free" if counts["model_days"] == 0 else "filled"),
         "seconds": {
             "read": round(read_done - started, 4),

@@ -272,18 +272,12 @@ def run_fill(
     model: Location,
     config: FillConfig,
     client: Any = None,
-    *,
-    start: Any = None,
-    end: Any = None,
-    overwrite: bool = False,
-    attribution: Attribution | None = None,
+    **options: Any,
 ) -> FillSummary:
     """Fill the raw cube at ``source`` into ``out`` with the checkpoint ``model`` on ``client``
-    (None: in this process), by :func:`prepare_fill`, then :func:`execute_fill`."""
-    prepared = prepare_fill(
-        source, out, model, config, start=start, end=end, overwrite=overwrite,
-        attribution=attribution,
-    )  # fmt: skip
+    (None: in this process): :func:`prepare_fill` with ``options`` (``start``, ``end``,
+    ``overwrite``, ``attribution``), then :func:`execute_fill`."""
+    prepared = prepare_fill(source, out, model, config, **options)
     return execute_fill(prepared, client)
 
 

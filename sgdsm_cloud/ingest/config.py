@@ -11,15 +11,26 @@ from sgdsm_cloud.cube import CubeChunks
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.formats.lprm import VARIABLES, variable_name
 from sgdsm_cloud.grid import BBox
-from sgdsm_cloud.options import Count, Day, option
+from sgdsm_cloud.options import Day, option, url
 from sgdsm_cloud.storage import Location
 
 PASSES = ("A", "D")
 
 
 def default_workers() -> int:
-    """Worker processes of the local executor: the cores, at most 4 (I/O and zarr writes saturate)."""
+    """Worker processes of ``sgdsm ingest``'s LocalCluster: the cores, at most 4 (I/O and zarr
+    writes saturate)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def sources_option() -> Any:
+    """The positional SOURCE... of every command that ingests (``ingest``, ``update``)."""
+    return url(
+        "files, directories, globs, s3:// prefixes, https:// files or listings, or "
+        "earthdata:COLLECTION (token: EARTHDATA_TOKEN or ~/.netrc)",
+        positional=True,
+        metavar="SOURCE",
+    )
 
 
 @dataclass(frozen=True)
@@ -37,16 +48,14 @@ class IngestConfig:
             spans them when given. Dates, or ``YYYY-MM-DD`` text (a date after creation).
         bbox: crop global files to this box (snapped to the grid); fixes a new store's grid.
             A ``BBox`` or ``W,S,E,N`` text.
-        workers: parallel slab tasks of the local executor: 1 runs them in this process, more
-            on a LocalCluster of that many worker processes; ``None``: :func:`default_workers`.
         chunks: chunk sizes of a new store (``CubeChunks`` or ``TIME,LAT,LON`` text); an
             existing store keeps its own.
         recheck_days: files of the store's last N days are read before planning and compared
             with the stored SHA-256 (0: only names and sizes are compared).
     """
 
-    sources: tuple[Location, ...]
-    store: Location
+    sources: tuple[Location, ...] = sources_option()
+    store: Location = url("the cube: a local path or an fsspec URL (s3://...)")
     variable: str | None = option(None, "LPRM band: c1 (default for a new store), c2 or x")
     pass_: str | None = option(
         None, "ascending or descending (default: the store's)", choices=PASSES
@@ -57,12 +66,6 @@ class IngestConfig:
     )
     bbox: Any = option(
         None, "crop global files to W,S,E,N degrees, snapped to the grid (new stores)", kind=BBox
-    )
-    workers: int = option(
-        None,
-        kind=Count,
-        help="parallel slab tasks, each in a worker process of a local dask cluster (default: cores, "
-        "at most 4; 1 = in this process, no cluster)",
     )
     chunks: Any = option(
         CubeChunks(), "TIME,LAT,LON chunk sizes of a new store (default: 32,180,180)"
@@ -93,12 +96,8 @@ class IngestConfig:
             object.__setattr__(self, "bbox", BBox.parse(self.bbox) if self.bbox else None)
         if isinstance(self.chunks, str) or self.chunks is None:
             object.__setattr__(self, "chunks", parse_chunks(self.chunks))
-        if self.workers is None:
-            object.__setattr__(self, "workers", default_workers())
         if self.start and self.end and self.start > self.end:
             raise ConfigError(f"--start {self.start} is after --end {self.end}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
         if self.recheck_days < 0:
             raise ConfigError(f"--recheck-days must be >= 0, got {self.recheck_days}")
 

@@ -54,8 +54,8 @@ class HttpRetry:
     def delay(self, retry: int, retry_after: str | None = None) -> float:
         if retry_after and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_delay_s)
-        base = min(self.first_delay_s * 2 ** (retry - 1), self.max_delay_s)
-        return base * (1 + random.random() / 4)
+        base = self.first_delay_s * 2 ** (retry - 1)
+        return min(base * (1 + random.random() / 4), self.max_delay_s)  # jitter, capped
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,11 @@ async def _request(
                     f"{method} {public_url(url)} failed {attempt} times: {type(err).__name__}"
                 ) from None
             delay = retry.delay(attempt)
+        except aiohttp.TooManyRedirects:  # its message holds the full URL, signatures included
+            raise SgdsmError(
+                f"{method} {public_url(url)}: too many redirects; check the URL (a loop through "
+                "a login page often means a missing or wrong token)"
+            ) from None
         attempt += 1
         await asyncio.sleep(delay)
 

@@ -82,12 +82,12 @@ class LockRecord:
     def from_bytes(cls, data: bytes) -> LockRecord:
         fields = json.loads(data)
         return cls(
-            str(fields["token"]),
-            int(fields["pid"]),
-            str(fields["host"]),
-            str(fields["since"]),
-            str(fields["heartbeat"]),
-            bool(fields.get("released", False)),
+            token=str(fields["token"]),
+            pid=int(fields["pid"]),
+            host=str(fields["host"]),
+            since=str(fields["since"]),
+            heartbeat=str(fields["heartbeat"]),
+            released=bool(fields.get("released", False)),
         )
 
 

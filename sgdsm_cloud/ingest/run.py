@@ -11,10 +11,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import os
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -22,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sgdsm_cloud import cube
-from sgdsm_cloud.cluster import TaskKind, connecting, run_tasks
+from sgdsm_cloud.cluster import TaskKind, run_tasks
 from sgdsm_cloud.errors import BadInputFile, ConfigError
 from sgdsm_cloud.formats import jaxa, read_day
 from sgdsm_cloud.formats.lprm import DEFAULT_VARIABLE
@@ -50,9 +46,6 @@ from sgdsm_cloud.phases import Phases
 from sgdsm_cloud.storage import check_reachable
 
 log = logging.getLogger("sgdsm_cloud.ingest")
-
-# Crash-recovery tests set this to make the driver die hard (SIGKILL) after N finished slabs.
-KILL_AFTER_SLABS_ENV = "SGDSM_INGEST_KILL_AFTER_SLABS"
 
 
 @dataclass(frozen=True)
@@ -95,9 +88,9 @@ class IngestReport:
 def ingest(config: IngestConfig, client: Any = None) -> IngestReport:
     """Ingest ``config.sources`` into ``config.store``.
 
-    The slabs run on ``client`` (a ``distributed.Client``) when given; else in this process
-    with ``config.workers == 1``, or on a LocalCluster of ``config.workers`` worker processes
-    started for them (``sgdsm_cloud.cluster``).
+    The slabs run on ``client`` (a ``distributed.Client``, e.g. of a LocalCluster of worker
+    processes: h5py decodes under one global lock, so processes, not threads; docs/ingest.md),
+    or in this process when None.
 
     The whole run holds the store's lock (``ingest.lock``): a second ingest of the same store
     stops with StoreLocked before it reads or writes anything.
@@ -132,22 +125,22 @@ def _ingest_locked(config: IngestConfig, client: Any, lock: StoreLock) -> Ingest
         plan = make_plan(candidates, identity, ledger, config.start, config.end)
     _log_all(plan.quarantine)
     records += plan.quarantine
-    with _executor(config, client, len(plan.tasks)) as (slab_client, memory_hint):
-        with phases("template"):
-            if existing:
-                store.extend(config.store, plan.time)
-            else:
-                store.create(
-                    config.store,
-                    plan.time,
-                    grid,
-                    identity,
-                    config.chunks,
-                    overwrite=store.exists(config.store),
-                )
-        context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
-        with phases("slabs"):
-            results = _run(plan.tasks, context, config, slab_client(), memory_hint)
+    memory_hint = "with more memory per worker thread" if client is not None else ""
+    with phases("template"):
+        if existing:
+            store.extend(config.store, plan.time)
+        else:
+            store.create(
+                config.store,
+                plan.time,
+                grid,
+                identity,
+                config.chunks,
+                overwrite=store.exists(config.store),
+            )
+    context = SlabContext(config.store, grid, identity, len(plan.time), ledger.time_chunk)
+    with phases("slabs"):
+        results = _run(plan.tasks, context, config, client, memory_hint)
     for result in results:
         records += result.quarantine
     ingested = [name for r in results for name in r.ingested]
@@ -294,27 +287,6 @@ def _identity(product: str, resolution: float, pass_: str, config: IngestConfig)
     return Identity(product, resolution, pass_, config.lprm_variable or DEFAULT_VARIABLE)
 
 
-@contextmanager
-def _executor(
-    config: IngestConfig, client: Any, tasks: int
-) -> Iterator[tuple[Callable[[], Any], str]]:
-    """Where the slabs run, and what to lower when its workers run out of memory.
-
-    ``client`` when given; else this process (one worker, or one slab), else a LocalCluster of
-    ``config.workers`` processes (h5py decodes under one global lock, so processes, not
-    threads: docs/ingest.md), started in the background now, while the driver writes the
-    store's template.
-    """
-    workers = min(config.workers, tasks)
-    if client is not None:
-        yield (lambda: client), "with more memory per worker thread"
-    elif workers <= 1:
-        yield (lambda: None), ""
-    else:
-        with connecting(workers=workers) as started:
-            yield started, "with fewer --workers"
-
-
 def _run(
     tasks: tuple[SlabTask, ...],
     context: SlabContext,
@@ -326,13 +298,10 @@ def _run(
     results: list[SlabResult] = []
     if not tasks:
         return results
-    kill_after = int(os.environ.get(KILL_AFTER_SLABS_ENV, "0") or 0)
 
     def on_result(result: SlabResult) -> None:
         results.append(result)
         _log_all(result.quarantine)
-        if kill_after and len(results) >= kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
     run_tasks(
         run_slab,

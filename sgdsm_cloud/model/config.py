@@ -98,13 +98,11 @@ class ModelConfig:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["scales"] = list(self.scales)
-        return data
+        return json_fields(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        return cls(**_known_fields(cls, data, "model config"))
+        return cls(**known_fields(cls, data, "model config"))
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -274,20 +272,25 @@ class TrainConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["gap_bins"] = list(self.gap_bins)
-        return data
+        return json_fields(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return cls(**_known_fields(cls, data, "training config"))
+        return cls(**known_fields(cls, data, "training config"))
 
     def same_run_as(self, other: TrainConfig) -> bool:
         """True when ``other`` trains the same model, whatever its epoch limit."""
         return dataclasses.replace(self, epochs=1) == dataclasses.replace(other, epochs=1)
 
 
-def _known_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+def json_fields(config: Any) -> dict[str, Any]:
+    """A config dataclass's fields as JSON values: tuples become lists."""
+    data = dataclasses.asdict(config)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def known_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """``data`` when every key is a field of ``cls``; a ConfigError naming the others."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:

@@ -17,7 +17,13 @@ from sgdsm_cloud.errors import ConfigError
 
 @dataclass(frozen=True)
 class GapLibrary:
-    """Real day masks (True = observed) cut over all-land squares, with their day and stratum."""
+    """Real day masks cut over all-land squares, with their day and stratum.
+
+    Attributes:
+        masks: (n, side, side) bool, True where the day observed the cell.
+        days: (n,) the day each mask was cut from (period-relative).
+        strata: (n,) the gap-fraction bin of each mask.
+    """
 
     masks: np.ndarray
     days: np.ndarray

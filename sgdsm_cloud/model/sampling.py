@@ -86,7 +86,7 @@ class SampleIndex:
     col: np.ndarray
 
     def __len__(self) -> int:
-        return int(self.day.size)
+        return len(self.day)
 
     def subset(self, selection: np.ndarray) -> SampleIndex:
         return SampleIndex(self.day[selection], self.row[selection], self.col[selection])

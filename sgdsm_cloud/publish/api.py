@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sgdsm_cloud.errors import ConfigError, StorageError
+from sgdsm_cloud.options import option, url
 from sgdsm_cloud.outputs import Folder, OutputKind, claim
 from sgdsm_cloud.storage import Location, check_reachable, protocol_of, public_url, redact
 
@@ -54,11 +55,20 @@ class PublishConfig:
         license_id: SPDX identifier overriding the cube's ``license`` attribute.
     """
 
-    filled: Location
-    stac_out: Location
-    href_public: str | None = None
-    collection_id: str = DEFAULT_COLLECTION_ID
-    license_id: str | None = None
+    filled: Location = url("seamless product written by 'sgdsm fill' (path, s3://...)")
+    stac_out: Location = url("directory or URL of the catalogue (path, s3://...)")
+    href_public: str | None = option(
+        None,
+        "URL readers open when it differs from --filled, e.g. the public bucket or an https mirror",
+        metavar="URL",
+    )
+    collection_id: str = option(DEFAULT_COLLECTION_ID, "STAC collection id", metavar="ID")
+    license_id: str | None = option(
+        None,
+        "SPDX licence id (default: the product's 'license' attribute)",
+        flags=("--license",),
+        metavar="SPDX",
+    )
 
     def __post_init__(self) -> None:
         if not _COLLECTION_ID.match(self.collection_id):

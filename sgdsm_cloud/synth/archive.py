@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +32,15 @@ from sgdsm_cloud.formats import jaxa, lprm
 from sgdsm_cloud.formats.names import JAXA_NAME, LPRM_NAME
 from sgdsm_cloud.grid import global_lat, global_lon
 from sgdsm_cloud.landmask import LAND_THRESHOLD, global_land_fraction
-from sgdsm_cloud.outputs import KIND_ATTR, Folder, OutputKind, claim
+from sgdsm_cloud.outputs import Folder, OutputKind, claim
 from sgdsm_cloud.progress import progress as progress_bar
 from sgdsm_cloud.storage import Location
-from sgdsm_cloud.synth import swath
+from sgdsm_cloud.synth import swath, truth
 from sgdsm_cloud.synth.config import SynthConfig
 from sgdsm_cloud.synth.error import RetrievalError, retrieved
 from sgdsm_cloud.synth.field import SoilMoistureField
 from sgdsm_cloud.synth.retrieval import RetrievalModel
-
-TRUTH_STORE = "truth.zarr"
-TRUTH_KIND = "synthetic_truth"  # truth.zarr's sgdsm_kind attribute
+from sgdsm_cloud.synth.truth import TRUTH_KIND, TRUTH_STORE
 
 
 def _is_archive(folder: Folder) -> bool:
@@ -60,9 +57,7 @@ SYNTH_ARCHIVE = OutputKind(
     _is_archive,
     lambda name: name == TRUTH_STORE or bool(LPRM_NAME.match(name) or JAXA_NAME.match(name)),
 )
-TRUTH_SLAB_BYTES = 256 * 2**20  # upper bound of one truth time slab in memory
-TRUTH_MAX_DAYS_PER_CHUNK = 32
-SPANS_PER_WORKER = 8  # spans of days per synth process (see _write_spans_in_processes)
+SPANS_PER_WORKER = 8  # spans of days per synth process (see _write_spans_on)
 LPRM_VARIABLE = lprm.DEFAULT_VARIABLE
 JAXA_VARIABLE = jaxa.DATASET
 # The reader turns JAXA's int16 into percent with the file's float32 scale attribute.
@@ -139,7 +134,7 @@ def synthesize(config: SynthConfig) -> xr.Dataset:
     ds = _coordinates(config, [d.date for d in days])
     dims = ("time", "lat", "lon")
     ds[cube.SM] = (dims, np.stack([d.sm for d in days]), schema.RAW_SM_ATTRS)
-    ds["truth"] = (dims, np.stack([d.truth for d in days]), _truth_attrs())
+    ds["truth"] = (dims, np.stack([d.truth for d in days]), truth.truth_attrs())
     ds[cube.DAY_STATUS] = (
         "time",
         np.full(len(days), schema.STATUS_INGESTED, "uint8"),
@@ -168,7 +163,7 @@ def write_archive(
     out_dir: str | os.PathLike[str],
     progress: bool = True,
     storage_options: dict[str, Any] | None = None,
-    workers: int = 1,
+    client: Any = None,
 ) -> WrittenArchive:
     """Write one file per day in the real format and ``out_dir/truth.zarr``.
 
@@ -177,9 +172,10 @@ def write_archive(
     on the region's grid, written in time slabs of whole chunks. ``out_dir`` may be a local
     directory or an fsspec URL (e.g. ``s3://bucket/prefix``) with ``storage_options``.
 
-    ``workers > 1`` writes spans of days in that many processes. Every span is a run of whole
-    truth chunks, so no two processes write one chunk, and a day's values never depend on the
-    first day asked for, so the archive is the same as a one-process run's.
+    With ``client`` (a ``distributed.Client``) spans of days are tasks on its workers; else
+    the whole period is written in this process. Every span is a run of whole truth chunks, so
+    no two tasks write one chunk, and a day's values never depend on the first day asked for,
+    so the archive is the same whatever the cluster.
     """
     import fsspec
 
@@ -189,26 +185,17 @@ def write_archive(
     fs, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
     fs.makedirs(root, exist_ok=True)
     truth_url = f"{out}/{TRUTH_STORE}"
-    slab_days = truth_days_per_chunk(config)
-    _write_truth_template(config, truth_url, slab_days, storage_options)
-    bar = progress_bar(
-        total=len(config.days),
-        desc=f"synth {config.fmt} {config.pass_}",
-        unit="day",
-        disable=not progress,
-    )
-    with bar:
-        if workers <= 1:
+    slab_days = truth.days_per_chunk(config)
+    truth.write_template(_coordinates(config, config.days), truth_url, slab_days, storage_options)
+    if client is None:
+        with progress_bar(
+            total=len(config.days), desc=f"synth {config.fmt} {config.pass_}", unit="day",
+            disable=not progress,
+        ) as bar:  # fmt: skip
             files = _write_span(config, out, 0, slab_days, storage_options, bar.update)
-        else:
-            files = _write_spans_in_processes(config, out, slab_days, storage_options, workers, bar)
-    import zarr
-
-    with (
-        warnings.catch_warnings()
-    ):  # consolidated metadata is an extension of zarr v3; xarray reads it
-        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
-        zarr.consolidate_metadata(_store(truth_url, storage_options))
+    else:
+        files = _write_spans_on(client, config, out, slab_days, storage_options)
+    truth.consolidate(truth_url, storage_options)
     return WrittenArchive(tuple(files), truth_url)
 
 
@@ -219,48 +206,57 @@ def day_spans(days: int, slab_days: int, spans: int) -> list[tuple[int, int]]:
     return [(start, min(start + per_span, days)) for start in range(0, days, per_span)]
 
 
-def _write_spans_in_processes(
+def _write_spans_on(
+    client: Any,
     config: SynthConfig,
     out: str,
     slab_days: int,
     storage_options: dict[str, Any] | None,
-    workers: int,
-    bar: Any,
 ) -> list[str]:
-    """Spans of the period on a process pool; spawned, so no parent thread state is inherited.
+    """Spans of the period as tasks on ``client``'s workers.
 
     A span starts with a warm-up of the field's weather memory (a few seconds), so spans are
-    several per worker (for the progress bar and balance) but not one per slab.
+    several per worker (for the progress and balance) but not one per slab.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from sgdsm_cloud.cluster import TaskKind, run_tasks
 
+    workers = max(len(client.scheduler_info().get("workers", {})), 1)
     spans = day_spans(len(config.days), slab_days, workers * SPANS_PER_WORKER)
     names: dict[int, list[str]] = {}
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(_write_span_of_period, config, out, span, slab_days, storage_options): span
-            for span in spans
-        }
-        for future in as_completed(futures):
-            start, stop = futures[future]
-            names[start] = future.result()
-            bar.update(stop - start)
+
+    def keep(result: tuple[int, list[str]]) -> None:
+        names[result[0]] = result[1]
+
+    run_tasks(
+        _write_span_of_period,
+        spans,
+        keep,
+        kind=TaskKind("synth", "span", out),
+        ids=[f"days-{start:05d}-{stop:05d}" for start, stop in spans],
+        client=client,
+        kwargs={
+            "config": config,
+            "out": out,
+            "slab_days": slab_days,
+            "storage_options": storage_options,
+        },
+    )
     return [name for start in sorted(names) for name in names[start]]
 
 
 def _write_span_of_period(
+    span: tuple[int, int],
+    *,
     config: SynthConfig,
     out: str,
-    span: tuple[int, int],
     slab_days: int,
     storage_options: dict[str, Any] | None,
-) -> list[str]:
+) -> tuple[int, list[str]]:
+    """The task: write the days ``span`` of the period; their first index and file names."""
     start, stop = span
     days = config.days
     part = dataclasses.replace(config, start=days[start], end=days[stop - 1])
-    return _write_span(part, out, start, slab_days, storage_options, lambda _: None)
+    return start, _write_span(part, out, start, slab_days, storage_options, lambda _: None)
 
 
 def _write_span(
@@ -296,19 +292,10 @@ def _write_span(
             slab.append(day.truth)
             if len(slab) == slab_days or i == last:
                 slab_start = first_index + i + 1 - len(slab)
-                _write_truth_slab(truth_url, np.stack(slab), slab_start, storage_options)
+                truth.write_slab(truth_url, np.stack(slab), slab_start, storage_options)
                 slab = []
             advance(1)
     return files
-
-
-def truth_days_per_chunk(config: SynthConfig) -> int:
-    """Days per truth chunk (and slab): a power of two <= 32 whose slab fits TRUTH_SLAB_BYTES."""
-    nlat, nlon = config.crop.shape
-    days = TRUTH_MAX_DAYS_PER_CHUNK
-    while days > 1 and days * nlat * nlon * 4 > TRUTH_SLAB_BYTES:
-        days //= 2
-    return min(days, len(config.days))
 
 
 def _write_file(config: SynthConfig, path: Path, day: SynthDay) -> None:
@@ -351,13 +338,6 @@ def _coordinates(config: SynthConfig, dates: list[dt.date]) -> xr.Dataset:
     )
 
 
-def _truth_attrs() -> dict[str, Any]:
-    return {
-        **schema.RAW_SM_ATTRS,
-        "long_name": "synthetic true surface soil moisture, complete over land",
-    }
-
-
 def _attrs(config: SynthConfig) -> dict[str, Any]:
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
     settings = {
@@ -381,58 +361,3 @@ def _attrs(config: SynthConfig) -> dict[str, Any]:
         "synth_config": json.dumps(settings),
         "quarantine": [],
     }
-
-
-def _store(url: str, storage_options: dict[str, Any] | None) -> Any:
-    import zarr.storage
-
-    return (
-        zarr.storage.FsspecStore.from_url(url, storage_options=storage_options)
-        if "://" in url
-        else zarr.storage.LocalStore(url)
-    )
-
-
-def _write_truth_template(
-    config: SynthConfig, url: str, days_per_chunk: int, storage_options: dict[str, Any] | None
-) -> None:
-    import dask.array as da
-
-    ds = _coordinates(config, config.days).drop_vars(cube.LAND_FRACTION)
-    nlat, nlon = config.crop.shape
-    chunks = (days_per_chunk, min(cube.CubeChunks.lat, nlat), min(cube.CubeChunks.lon, nlon))
-    ds[cube.SM] = (
-        ("time", "lat", "lon"),
-        da.full((len(config.days), nlat, nlon), np.nan, dtype="float32", chunks=chunks),
-        _truth_attrs(),
-    )
-    ds.attrs["title"] = f"Synthetic soil-moisture truth for {ds.attrs['title']}"
-    ds.attrs[KIND_ATTR] = TRUTH_KIND
-    del ds.attrs["quarantine"]
-    encoding = {
-        cube.SM: {"chunks": chunks, "fill_value": np.float32("nan")},
-        "time": {
-            "units": "days since 1970-01-01",
-            "calendar": "proleptic_gregorian",
-            "dtype": "int32",
-        },
-    }
-    ds.to_zarr(
-        _store(url, storage_options),
-        mode="w",
-        compute=False,
-        encoding=encoding,
-        zarr_format=3,
-        consolidated=False,
-    )
-
-
-def _write_truth_slab(
-    url: str, values: np.ndarray, start: int, storage_options: dict[str, Any] | None
-) -> None:
-    slab = xr.Dataset({cube.SM: (("time", "lat", "lon"), values)})
-    slab.to_zarr(
-        _store(url, storage_options),
-        region={"time": slice(start, start + len(values))},
-        consolidated=False,
-    )

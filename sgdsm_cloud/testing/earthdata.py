@@ -46,6 +46,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sgdsm_cloud.testing.background import BackgroundServer
+from sgdsm_cloud.testing.faults import draw_fault
 
 PROVIDER_PATH = "/data/WAOB"
 DATA_REL = "http://esipfed.org/ns/fedsearch/1.1/data#"
@@ -80,15 +81,8 @@ class HttpFaults:
     def choose(self, method: str, path: str, occurrence: int) -> str | None:
         if self.total == 0:
             return None
-        key = f"{self.seed}|{method}|{path}|{occurrence}".encode("utf-8", "surrogateescape")
-        digest = hashlib.sha256(key).digest()
-        draw = int.from_bytes(digest[:8], "big") / 2**64
-        cumulative = 0.0
-        for kind in FAULT_KINDS:
-            cumulative += getattr(self, kind)
-            if draw < cumulative:
-                return kind
-        return None
+        rates = {kind: getattr(self, kind) for kind in FAULT_KINDS}
+        return draw_fault(rates, f"{self.seed}|{method}|{path}|{occurrence}")
 
 
 def jwt(exp: dt.datetime, subject: str = "tester") -> str:

@@ -98,11 +98,18 @@ def choose_fault(plan: FaultPlan, method: str, target: str, occurrence: int) -> 
     """The fault for the ``occurrence``-th request ``method target`` (0-based), or None."""
     if plan.total == 0 or plan.only not in target:
         return None
-    digest = hashlib.sha256(f"{plan.seed}|{method}|{target}|{occurrence}".encode()).digest()
+    rates = {kind: getattr(plan, kind) for kind in FAULT_KINDS}
+    return draw_fault(rates, f"{plan.seed}|{method}|{target}|{occurrence}")
+
+
+def draw_fault(rates: dict[str, float], key: str) -> str | None:
+    """The kind whose share of [0, 1) holds ``key``'s hash, None past them all: the same
+    request meets the same fault in every run, and each kind's rate holds on average."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
     draw = int.from_bytes(digest[:8], "big") / 2**64
     cumulative = 0.0
-    for kind in FAULT_KINDS:
-        cumulative += getattr(plan, kind)
+    for kind, rate in rates.items():
+        cumulative += rate
         if draw < cumulative:
             return kind
     return None

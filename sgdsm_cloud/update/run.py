@@ -147,7 +147,6 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
                 update.store,
                 start=start,
                 recheck_days=update.options.look_back,
-                workers=1,
             ),
             client=client,
         )

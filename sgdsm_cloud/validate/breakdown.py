@@ -98,3 +98,49 @@ def scores_by(
 def _bin_start(label: str) -> float:
     """The left edge of a ``pd.cut`` label such as ``[1.0, 3.0)``."""
     return float(label.strip("[(").split(",")[0])
+
+
+DISTANCE_BINS = (
+    1,
+    3,
+    6,
+    10,
+    np.inf,
+)  # cells from the day's nearest observation: 1-2, 3-5, 6-9, 10+
+
+
+def distance_table(
+    cases: Sequence[Case],
+    lat: np.ndarray,
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]],
+    model: str,
+    reference: str,
+) -> pd.DataFrame | None:
+    """RMSE of every method by cells from the day's nearest observation, one row per bin, with
+    ``model``'s RMSE as a share of ``reference``'s: where in a gap the model earns its place.
+
+    ``pairs`` are :func:`~.evaluate.evaluate`'s on ``cases`` (the same cells, in order). None
+    when there is nothing to split.
+    """
+    if not cases or not pairs:
+        return None
+    properties = pd.concat([cell_properties(c, lat) for c in cases], ignore_index=True)
+    long = scores_by(properties, pairs, "edge_distance", list(DISTANCE_BINS))
+    if long.empty:
+        return None
+    labels = {str(b): _distance_label(b) for b in long["edge_distance"].unique()}
+    long["cells from the day's nearest observation"] = long["edge_distance"].astype(str).map(labels)
+    wide = long.pivot_table(index="cells from the day's nearest observation", columns="method",
+                            values="RMSE", sort=False, observed=True)  # fmt: skip
+    wide.columns = [f"{m} RMSE" for m in wide.columns]
+    counts = long.groupby("cells from the day's nearest observation", sort=False)["N"].first()
+    table = pd.concat([counts, wide], axis=1).reset_index()
+    if f"{model} RMSE" in table and f"{reference} RMSE" in table:
+        table[f"{model} / {reference}"] = table[f"{model} RMSE"] / table[f"{reference} RMSE"]
+    return table
+
+
+def _distance_label(interval: str) -> str:
+    """``[3.0, 6.0)`` -> ``3-5``; ``[10.0, inf)`` -> ``10 or more``."""
+    low, high = (float(x) for x in interval.strip("[)").split(","))
+    return f"{low:.0f} or more" if np.isinf(high) else f"{low:.0f}-{high - 1:.0f}"

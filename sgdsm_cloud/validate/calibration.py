@@ -6,7 +6,7 @@ Two uses of the same cases (:mod:`~sgdsm_cloud.validate.cases`):
   error (fill minus reference), the predicted sigma (when the model has an error model) and the
   error features, so that :func:`calibrate` can fit an error model on held-back days;
 * :func:`score_sigma` scores sigma on other days: interval coverage, the reliability curve,
-  RMSE per decile of sigma (``model.uncertainty.calibration_scores``).
+  RMSE per decile of sigma (``model.sigma_scores.calibration_scores``).
 
 Nothing here draws; :mod:`~sgdsm_cloud.validate.render` does.
 """
@@ -22,11 +22,10 @@ import pandas as pd
 
 from sgdsm_cloud import cube, schema
 from sgdsm_cloud.grid import is_global_lon
+from sgdsm_cloud.model.sigma_scores import CalibrationScores, calibration_scores
 from sgdsm_cloud.model.uncertainty import (
     FEATURES,
-    CalibrationScores,
     ErrorModel,
-    calibration_scores,
     fit_error_model,
 )
 from sgdsm_cloud.product import fill_land_mask

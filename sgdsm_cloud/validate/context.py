@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.options import Count, Day, option
+from sgdsm_cloud.model.builtin import resolve_model
+from sgdsm_cloud.options import Count, Day, option, url
 from sgdsm_cloud.outputs import Folder, OutputKind
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.validate.masks import MODES, GapConfig
@@ -37,6 +38,10 @@ SWEEP_PRESETS = SWEEPS[1:]
 
 RUN_FILE = "run.json"  # written first, as the folder's marker, and completed at the end
 SWEEP_FILES = ("sweep.csv", "sweep.json", "sweep_models")
+MODEL_HELP = (
+    "checkpoint directory from 'sgdsm train', or builtin:NAME (a model shipped in the "
+    "package, e.g. builtin:lprm-x-d-025)"
+)
 REPORT_FILES = ("report.md", "report.html", RUN_FILE, "tables", "figures", *SWEEP_FILES)
 
 
@@ -66,7 +71,7 @@ class ScoringConfig:
         Every other field is a command-line option; its help text is its documentation.
     """
 
-    store: Location
+    store: Location = url("raw cube (zarr) from 'sgdsm ingest'")
     start: str | None = option(
         None, "first validated day (ISO date; default: the cube's first)", kind=Day
     )
@@ -133,14 +138,17 @@ class ValidateConfig(ScoringConfig):
         n_points: number of default time-series points.
         max_grid_cells: whole-grid computations (maps, truth comparison) run only on grids up to
             this size unless the product comes from ``filled``.
-        crosscheck: also run pytesmo's DCT-PLS when it is installed (``--no-crosscheck``).
         Every other field is a command-line option; its help text is its documentation.
     """
 
-    model: Location
+    model: Location = url(MODEL_HELP, metavar="DIR", resolve=resolve_model)
     report: Path = option(help="report folder to write", metavar="DIR")
-    filled: Location | None = None
-    truth: Location | None = None
+    filled: Location | None = url(
+        "seamless product from 'sgdsm fill' (default: computed where needed)", required=False
+    )
+    truth: Location | None = url(
+        "complete field of a synthetic archive (truth.zarr from 'sgdsm synth')", required=False
+    )
     insitu: Path | None = option(None, "ISMN download: folder, zip or .stm file", metavar="PATH")
     points: str | None = option(
         None,
@@ -162,7 +170,7 @@ class ValidateConfig(ScoringConfig):
     )
     n_points: int = 4
     max_grid_cells: int = 512 * 512
-    crosscheck: bool = True
+    crosscheck: bool = option(True, "run pytesmo's DCT-PLS too when it is installed")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -219,7 +227,13 @@ class SweepConfig(ScoringConfig):
         "small: the small preset varied the same way with a 2-epoch training that fits a CPU",
         choices=SWEEP_PRESETS,
     )
-    model: Location | None = None
+    model: Location | None = url(
+        MODEL_HELP + "; the paper sweep trains with its training settings (default: the "
+        "defaults of 'sgdsm train') and its window picks the default days",
+        required=False,
+        metavar="DIR",
+        resolve=resolve_model,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

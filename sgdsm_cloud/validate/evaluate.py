@@ -52,6 +52,9 @@ class Case:
 
 Filler = Callable[[Case], np.ndarray]
 
+# method or station group -> (predictions, references) on the scored cells
+Pairs = dict[str, tuple[np.ndarray, np.ndarray]]
+
 
 @dataclass
 class Evaluation:
@@ -64,7 +67,7 @@ class Evaluation:
     """
 
     table: pd.DataFrame
-    pairs: dict[str, tuple[np.ndarray, np.ndarray]]
+    pairs: Pairs
     fills: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 

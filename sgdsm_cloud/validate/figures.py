@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sgdsm_cloud.product import FLAG_FILLED, FLAG_OBSERVED
+
 SM_RANGE = (0.0, 0.5)
 SM_CMAP = "YlGnBu"
 FLAG_COLOURS = (
@@ -188,7 +190,7 @@ def time_series(
     fig = _figure(8.0, 2.8)
     ax = fig.subplots()
     ax.plot(times, product, color="0.6", linewidth=0.8, label="seamless series")
-    observed, filled = flags == 1, flags == 2
+    observed, filled = flags == FLAG_OBSERVED, flags == FLAG_FILLED
     ax.plot(
         times[observed],
         product[observed],

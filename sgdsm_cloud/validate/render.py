@@ -10,19 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from sgdsm_cloud.validate import figures
 from sgdsm_cloud.validate.checks import (
     Calibration,
     DayMap,
-    InSitu,
     Overview,
     SimulatedGaps,
-    TimeSeries,
     Truth,
     Validation,
 )
 from sgdsm_cloud.validate.report import FIGURES, FigureRef, Section, Table, write_report
+from sgdsm_cloud.validate.stations import InSitu, TimeSeries
 from sgdsm_cloud.validate.sweep import SweepResult
 
 TITLE = "SGD-SM validation report"
@@ -96,6 +96,17 @@ def map_section(result: DayMap, figs: Path) -> Section:
     return section
 
 
+DISTANCE_CAPTION = (
+    "RMSE (m3 m-3) on the same cells by distance to the day's nearest observation: deep inside "
+    "a gap the day itself says least, and the neighbouring days and the model must carry the fill"
+)
+
+
+def distance_tables(name: str, table: pd.DataFrame | None) -> list[Table]:
+    """The by-distance table of a programme, when it has one."""
+    return [] if table is None else [Table(name, DISTANCE_CAPTION, table)]
+
+
 def simulated_section(result: SimulatedGaps, figs: Path) -> Section:
     g = result.gaps
     section = Section(
@@ -122,6 +133,7 @@ def simulated_section(result: SimulatedGaps, figs: Path) -> Section:
         ),
         Table("simulated_blocks", "The hidden blocks", result.blocks),
     ]
+    section.tables += distance_tables("simulated_by_distance", result.by_distance)
     patches = [
         figures.Patch(
             case.label,
@@ -265,6 +277,7 @@ def truth_section(result: Truth, figs: Path) -> Section:
     section.tables.append(
         Table("truth", "Scores against the synthetic truth in real gaps", result.table)
     )
+    section.tables += distance_tables("truth_by_distance", result.by_distance)
     section.figures.append(
         FigureRef(
             figures.scatter_density(

@@ -20,7 +20,7 @@ from sgdsm_cloud.errors import StoreContractError
 from sgdsm_cloud.outputs import claim
 from sgdsm_cloud.product import open_seamless
 from sgdsm_cloud.storage import Location, redact
-from sgdsm_cloud.validate import checks
+from sgdsm_cloud.validate import checks, stations
 from sgdsm_cloud.validate.context import REPORT_FOLDER, RUN_FILE, Context, ValidateConfig
 from sgdsm_cloud.validate.product import ModelFiller, ModelProduct, StoreProduct
 from sgdsm_cloud.validate.record import open_record
@@ -72,8 +72,8 @@ def compute_validation(config: ValidateConfig, ctx: Context | None = None) -> ch
         checks.product_map(ctx),
         checks.simulated(ctx),
     )
-    insitu = checks.insitu(ctx) if config.insitu else None
-    timeseries = checks.timeseries(ctx)
+    insitu = stations.insitu(ctx) if config.insitu else None
+    timeseries = stations.timeseries(ctx)
     truth = checks.truth(ctx) if config.truth else None
     calibration = checks.calibration(ctx)
     sweep = None

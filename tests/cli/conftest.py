@@ -16,6 +16,13 @@ import pytest
 
 from sgdsm_cloud.cli import EXIT_OK, main
 
+# The fixtures of the packages whose commands are tested here (tests/cli/test_<command>.py)
+from tests.fill.conftest import checkpoint, model_dir, one_torch_thread  # noqa: E402, F401
+from tests.ingest.conftest import corpus  # noqa: E402, F401
+from tests.publish.conftest import cube, cube_store  # noqa: E402, F401
+from tests.update.conftest import setup, update_base  # noqa: E402, F401
+from tests.validate.conftest import tiny_land, tiny_model_dir, tiny_raw, tiny_store  # noqa: E402, F401
+
 PERIOD = ("2015-03-01", "2015-03-24")
 BBOX = "140,-30,148,-22"  # eastern Australia: 32 x 32 cells of mostly land
 TRAIN = (

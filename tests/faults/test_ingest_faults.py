@@ -23,16 +23,15 @@ FAST = every_kind_at(0.03, delay_s=0.05, seed=1, max_consecutive=2)
 HEAVY = every_kind_at(0.1, delay_s=0.2, seed=7, max_consecutive=3)
 
 
-def ingest_clean_and_faulty(s3, proxy, tmp_path, days, plan: FaultPlan, workers: int):
-    """The sources ingested through the proxy under ``plan`` (S3 to S3)."""
+def ingest_clean_and_faulty(s3, proxy, tmp_path, days, plan: FaultPlan, client=None):
+    """The sources ingested through the proxy under ``plan`` (S3 to S3), on ``client``'s
+    workers or in this process."""
     corpus = write_days(tmp_path / "raw", days)
     upload(s3, corpus.directory, "raw")
     via = {"endpoint_url": proxy.url}
     proxy.plan = plan
     result = ingest(
-        config(
-            [Location(s3.url("raw"), via)], Location(s3.url("faulty.zarr"), via), workers=workers
-        )
+        config([Location(s3.url("raw"), via)], Location(s3.url("faulty.zarr"), via)), client=client
     )
     proxy.plan = NO_FAULTS
     return corpus, result
@@ -52,14 +51,16 @@ def assert_identical_and_complete(s3, corpus, result, tmp_path, proxy, test: str
 
 
 def test_ingest_through_every_fault_kind_equals_a_clean_run(s3, proxy, tmp_path):
-    corpus, result = ingest_clean_and_faulty(s3, proxy, tmp_path, range(8), FAST, workers=1)
+    corpus, result = ingest_clean_and_faulty(s3, proxy, tmp_path, range(8), FAST)
     assert_identical_and_complete(s3, corpus, result, tmp_path, proxy, "ingest, 3 % each")
     assert all(proxy.stats.faults[kind] > 0 for kind in FAULT_KINDS), proxy.stats.summary()
 
 
 @pytest.mark.slow
-def test_ingest_on_worker_processes_through_heavy_faults_equals_a_clean_run(s3, proxy, tmp_path):
-    corpus, result = ingest_clean_and_faulty(s3, proxy, tmp_path, range(20), HEAVY, workers=2)
+def test_ingest_on_worker_processes_through_heavy_faults_equals_a_clean_run(
+    s3, proxy, tmp_path, client
+):
+    corpus, result = ingest_clean_and_faulty(s3, proxy, tmp_path, range(20), HEAVY, client)
     assert_identical_and_complete(s3, corpus, result, tmp_path, proxy, "ingest, 10 % each")
     assert all(proxy.stats.faults[kind] > 5 for kind in FAULT_KINDS), proxy.stats.summary()
 

@@ -41,7 +41,6 @@ def real_raw(tmp_path_factory, real_lprm_dir):
             (Location(str(real_lprm_dir)),),
             Location(url),
             variable="x",
-            workers=1,
             bbox=BBox(30, 40, 60, 52),
             chunks=CubeChunks(8, 24, 40),
         )

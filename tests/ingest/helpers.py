@@ -25,9 +25,8 @@ def write_days(directory: Path, offsets, **kw) -> Corpus:
 
 
 def config(sources, store, **kw) -> IngestConfig:
-    """An IngestConfig for paths or Locations: variable x, one in-process worker, small chunks."""
+    """An IngestConfig for paths or Locations: variable x, small chunks."""
     kw.setdefault("variable", "x")
-    kw.setdefault("workers", 1)
     kw.setdefault("chunks", CubeChunks(4, 10, 20))
     locations = tuple(s if isinstance(s, Location) else Location(str(s)) for s in sources)
     store = store if isinstance(store, Location) else Location(str(store))

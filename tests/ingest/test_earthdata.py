@@ -42,12 +42,12 @@ def server(archive, monkeypatch, tmp_path):
         yield running
 
 
-def run(source: str, store, **kw):
+def run(source: str, store, client=None, **kw):
     kw.setdefault("variable", "x")
-    kw.setdefault("workers", 1)
     kw.setdefault("bbox", BOX)
     location = Location(source) if "://" in source or source.startswith("earthdata:") else None
-    return ingest(IngestConfig((location or Location(str(source)),), Location(str(store)), **kw))
+    config = IngestConfig((location or Location(str(source)),), Location(str(store)), **kw)
+    return ingest(config, client=client)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_an_http_directory_listing_and_plain_https_urls_ingest_as_the_local_file
     names = sorted(p.name for p in archive.iterdir())
     urls = tuple(Location(server.granule_url(COLLECTION, n)) for n in names)
     store = tmp_path / "urls.zarr"
-    ingest(IngestConfig(urls, Location(str(store)), variable="x", workers=1, bbox=BOX))
+    ingest(IngestConfig(urls, Location(str(store)), variable="x", bbox=BOX))
     assert_same_store(snapshot(str(store)), local_cube)
 
 
@@ -102,7 +102,7 @@ def test_429_503_and_connection_resets_are_retried_and_change_nothing(server, lo
     assert server.stats.faults["reset_mid"] > 0
 
 
-def test_a_rerun_reads_no_file_and_a_run_with_workers_matches(server, local_cube, tmp_path):
+def test_a_rerun_reads_no_file_and_a_run_with_workers_matches(server, local_cube, tmp_path, client):
     store = tmp_path / "resume.zarr"
     run(f"earthdata:{COLLECTION}", store, end="2015-04-03")  # a first, shorter run
     server.reset_stats()
@@ -115,7 +115,7 @@ def test_a_rerun_reads_no_file_and_a_run_with_workers_matches(server, local_cube
     assert (again.unchanged, again.ingested, server.stats.files_read) == (DAYS, 0, [])
 
     parallel = tmp_path / "parallel.zarr"
-    run(f"earthdata:{COLLECTION}", parallel, workers=2)  # slabs on worker processes
+    run(f"earthdata:{COLLECTION}", parallel, client)  # slabs on worker processes
     assert_same_store(snapshot(str(parallel)), local_cube)
 
 

@@ -1,4 +1,4 @@
-"""One ingest, every executor: in process, a LocalCluster of its own, a Client, and a running
+"""One ingest, every executor: in process, the CLI's own LocalCluster, a Client, and a running
 scheduler named by ``--scheduler`` all write the same store."""
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from .helpers import assert_same_store, config, snapshot, write_days
 
 
 def test_local_cluster_and_client_write_the_same_store_as_one_process(tmp_path, corpus, client):
-    """``client`` is a Client of the session's cluster of worker processes."""
+    """``client`` is a Client of the session's cluster of worker processes; the CLI starts a
+    LocalCluster of its own for --workers 2."""
     sources = [corpus.directory]
-    reference = ingest(config(sources, tmp_path / "inline.zarr", workers=1))
+    reference = ingest(config(sources, tmp_path / "inline.zarr"))
     assert reference.slabs == 5  # 20 days in chunks of 4
-    local = ingest(config(sources, tmp_path / "local.zarr", workers=2))  # its own LocalCluster
+    argv = ["-q", "ingest", str(corpus.directory), "--variable", "x", "--chunks", "4,10,20"]
+    assert main([*argv, "--store", str(tmp_path / "local.zarr"), "--workers", "2"]) == 3
     distributed = ingest(config(sources, tmp_path / "cluster.zarr"), client=client)
     expected = snapshot(str(tmp_path / "inline.zarr"))
-    for name, report in (("local", local), ("cluster", distributed)):
-        assert report.quarantined == reference.quarantined and report.ingested == reference.ingested
+    assert distributed.quarantined == reference.quarantined
+    assert distributed.ingested == reference.ingested
+    for name in ("local", "cluster"):
         assert_same_store(expected, snapshot(str(tmp_path / f"{name}.zarr")))
 
 
@@ -71,8 +74,8 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
     assert not (tmp_path / "c.zarr").exists()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_failed_region_write_stops_the_run_naming_the_slab(tmp_path, workers):
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_a_failed_region_write_stops_the_run_naming_the_slab(tmp_path, on_cluster, request):
     """The slab's own error reaches the caller unchanged, from this process or a worker's."""
     write_days(tmp_path / "raw", [0, 5])
     url = tmp_path / "cube.zarr"
@@ -84,6 +87,9 @@ def test_a_failed_region_write_stops_the_run_naming_the_slab(tmp_path, workers):
     with pytest.raises(
         StorageError, match=r"slab-00001 \(days 4..7\): writing to .*cube.zarr failed"
     ):
-        ingest(config([tmp_path / "raw"], url, workers=workers))
+        ingest(
+            config([tmp_path / "raw"], url),
+            client=request.getfixturevalue("client") if on_cluster else None,
+        )
     status = xr.open_zarr(url, consolidated=False)["day_status"].values
     assert status[4:].tolist() == [0, 1, 0, 0]  # the failed day is not recorded as ingested

@@ -21,11 +21,10 @@ from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.infer import predict_days, run_days
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.model.runner import Predictor
+from sgdsm_cloud.model.sigma_scores import calibration_scores
 from sgdsm_cloud.model.uncertainty import (
     FEATURES,
     ErrorModel,
-    calibration_scores,
-    coverage_scale,
     fit_error_model,
 )
 
@@ -56,15 +55,6 @@ def test_fit_recovers_a_known_sigma_and_covers_as_a_gaussian():
     assert abs(scores.coverage[0] - 0.683) < 0.02 and abs(scores.coverage[1] - 0.954) < 0.02
     assert scores.spread_skill_r > 0.95
     assert model.calibration["fit"]["cells"] == errors.size
-
-
-def test_heavy_tails_get_a_scale_that_balances_both_intervals():
-    rng = np.random.default_rng(1)
-    z = rng.laplace(size=50_000)
-    scale = coverage_scale(z)
-    cover1, cover2 = np.mean(np.abs(z) <= scale), np.mean(np.abs(z) <= 2 * scale)
-    assert cover1 > 0.683 and cover2 < 0.954  # a Laplace cannot meet both ...
-    assert abs(abs(cover1 - 0.683) - abs(cover2 - 0.954)) < 0.01  # ... so the misses balance
 
 
 def test_features_are_clipped_to_the_calibration_range():
@@ -170,15 +160,3 @@ def test_error_model_on_a_paper_checkpoint_is_refused(tmp_path):
     (tmp_path / "p" / CONFIG_FILE).write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match="anomaly"):
         load_checkpoint(tmp_path / "p")
-
-
-def test_calibration_scores_deciles_and_reliability():
-    rng = np.random.default_rng(5)
-    sigma = rng.uniform(0.01, 0.1, 10_000)
-    scores = calibration_scores(rng.normal(0, sigma), sigma)
-    assert len(scores.deciles) == 10 and sum(d["n"] for d in scores.deciles) == 10_000
-    assert scores.spread_skill_r > 0.95
-    for nominal, observed in scores.reliability:
-        assert abs(observed - nominal) < 0.03
-    wide = calibration_scores(rng.normal(0, sigma), 3 * sigma)
-    assert wide.coverage[0] > 0.95

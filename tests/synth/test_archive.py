@@ -110,13 +110,13 @@ def test_jaxa_files_are_global_with_data_inside_the_bbox_only(tmp_path):
 
 
 def test_truth_is_written_in_whole_time_chunks(tmp_path):
-    from sgdsm_cloud.synth import archive
+    from sgdsm_cloud.synth import archive, truth
 
     config = SynthConfig("2015-04-01", "2015-04-05", bbox=BBox(0, 44, 2, 46))
     written = archive.write_archive(config, tmp_path, progress=False)
-    truth = xr.open_zarr(written.truth)
-    assert truth.sm.encoding["chunks"][0] == archive.truth_days_per_chunk(config) == 5
-    assert archive.truth_days_per_chunk(SynthConfig("2015-01-01", "2015-12-31", res=0.1)) == 8
+    stored = xr.open_zarr(written.truth)
+    assert stored.sm.encoding["chunks"][0] == truth.days_per_chunk(config) == 5
+    assert truth.days_per_chunk(SynthConfig("2015-01-01", "2015-12-31", res=0.1)) == 8
 
 
 def test_day_spans_are_runs_of_whole_slabs_covering_the_period_once():
@@ -130,15 +130,15 @@ def test_day_spans_are_runs_of_whole_slabs_covering_the_period_once():
         assert len(ranges) <= spans
 
 
-def test_archive_written_by_processes_equals_the_one_process_archive(tmp_path, monkeypatch):
-    from sgdsm_cloud.synth import archive
+def test_archive_written_on_a_cluster_equals_the_one_process_archive(tmp_path, monkeypatch, client):
+    from sgdsm_cloud.synth import truth
 
-    # 2-day truth chunks and 3 processes: 5 spans, so spans start after a warm-up of the
+    # 2-day truth chunks on 2 worker processes: 5 spans, so spans start after a warm-up of the
     # weather memory in another process, and chunks meet at span edges.
-    monkeypatch.setattr(archive, "TRUTH_MAX_DAYS_PER_CHUNK", 2)
+    monkeypatch.setattr(truth, "MAX_DAYS_PER_CHUNK", 2)
     config = SynthConfig("2015-04-01", "2015-04-09", bbox=BBox(0, 44, 2, 46), seed=5)
     one = write_archive(config, tmp_path / "one", progress=False)
-    many = write_archive(config, tmp_path / "many", progress=False, workers=3)
+    many = write_archive(config, tmp_path / "many", progress=False, client=client)
     assert [f.rsplit("/", 1)[-1] for f in many.files] == [f.rsplit("/", 1)[-1] for f in one.files]
     for a, b in zip(one.files, many.files, strict=True):
         np.testing.assert_array_equal(
@@ -184,7 +184,6 @@ def test_lprm_files_carry_the_error_estimate_and_ts_that_ingest_keeps(tmp_path):
         IngestConfig(
             (Location(str(tmp_path / "a")),),
             Location(store),
-            workers=1,
             chunks=CubeChunks(2, 40, 80),
         )
     )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from sgdsm_cloud.cli import main
 from sgdsm_cloud.update.health import HOLES, LATE, LATE_AND_HOLES, check_health
 
 from .conftest import Setup
@@ -26,13 +24,3 @@ def test_delay_and_holes_are_measured_against_their_limits(setup: Setup):
         url, max_delay=dt.timedelta(0), max_nan_share=-1, now=end + dt.timedelta(days=1)
     )
     assert both.status == LATE_AND_HOLES
-
-
-def test_the_command_prints_json_and_exits_with_what_is_wrong(setup: Setup, capsys):
-    # 2015's last day is years ago: late
-    assert main(["check", str(setup.product), "--max-delay", "5d"]) == LATE
-    out, err = capsys.readouterr()
-    report = json.loads(out)
-    assert report["status"] == LATE and report["last_day"] == "2015-03-30"
-    assert err.strip().startswith("sgdsm check: late:") and len(err.strip().splitlines()) == 1
-    assert main(["check", str(setup.product), "--max-delay", "100000d"]) == 0

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sgdsm_cloud.cli import main
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.product import LAST_FINAL_DAY, LAST_PROVISIONAL_DAY, open_seamless
 from sgdsm_cloud.storage import Location
@@ -87,19 +86,6 @@ def test_a_changed_granule_refills_its_window_and_the_history_says_so(setup: Set
     assert_bitwise(open_seamless(str(setup.product)), open_seamless(str(batch)))
 
 
-def test_rollback_reads_the_earlier_version_bit_for_bit(setup: Setup, capsys):
-    first = open_seamless(str(setup.product)).load()
-    setup.add_days(3)
-    setup.update()
-    assert main(["-q", "rollback", str(setup.product), "--to", "1"]) == 0
-    assert json.loads(capsys.readouterr().out) == {
-        "product": str(setup.product), "version": 3, "restores": 1
-    }  # fmt: skip
-    xr.testing.assert_identical(open_seamless(str(setup.product)).load(), first)
-    xr.testing.assert_identical(open_seamless(str(setup.product), version=1).load(), first)
-    assert open_seamless(str(setup.product), version=2).sizes["time"] == FIRST_DAYS + 3
-
-
 def test_another_model_is_refused_unless_asked(setup: Setup, tmp_path):
     import torch
 
@@ -117,24 +103,6 @@ def test_another_model_is_refused_unless_asked(setup: Setup, tmp_path):
     with pytest.raises(ConfigError, match="is not the model of"):
         setup.update()
     assert setup.update(new_model=True).version == 2
-
-
-def test_history_lists_every_version_with_its_granules(setup: Setup, capsys):
-    setup.add_days(1)
-    setup.update()
-    assert main(["-q", "tag", str(setup.product), "first-update"]) == 0
-    capsys.readouterr()
-    assert main(["history", str(setup.product)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("v1") and "fill" in lines[0] and "granules 30" in lines[0]
-    assert lines[1].startswith("v2") and "update" in lines[1] and "tags first-update" in lines[1]
-    assert main(["history", str(setup.product), "--json"]) == 0
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    granule = records[1]["granules"][0]
-    assert set(granule) == {"day", "file", "sha256", "change"} and len(granule["sha256"]) == 64
-    assert records[1]["model_sha256"] == records[0]["model_sha256"]
-    attrs = open_seamless(str(setup.product)).attrs
-    assert json.loads(attrs["version_granules"]) == records[1]["granules"]
 
 
 def test_the_stac_item_opens_the_newest_version_and_names_its_granules(setup: Setup, tmp_path):
@@ -158,20 +126,3 @@ def test_the_stac_item_opens_the_newest_version_and_names_its_granules(setup: Se
     assert props["sgdsm:version"] == 2 and props["sgdsm:last_final_day"] == "2015-03-27"
     assert [g["change"] for g in props["sgdsm:version_granules"]] == ["new"]
     assert collection["assets"]["zarr"]["href"] == asset["href"]
-
-
-def test_expiry_keeps_what_the_newest_and_tagged_versions_read(setup: Setup, capsys):
-    for _ in range(3):
-        setup.add_days(1)
-        setup.update()
-    assert main(["-q", "tag", str(setup.product), "release", "--version", "2"]) == 0
-    newest = open_seamless(str(setup.product)).load()
-    tagged = open_seamless(str(setup.product), version="release").load()
-    capsys.readouterr()
-    argv = ["-q", "expire", str(setup.product), "--older-than", "0d", "--grace", "0d"]
-    assert main(argv) == 0
-    removed = json.loads(capsys.readouterr().out)
-    assert removed["versions"] == 2 and removed["packs"] > 0
-    assert Repository(Location(str(setup.product))).numbers() == [2, 4]
-    xr.testing.assert_identical(open_seamless(str(setup.product)).load(), newest)
-    xr.testing.assert_identical(open_seamless(str(setup.product), version="release").load(), tagged)

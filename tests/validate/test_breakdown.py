@@ -56,3 +56,33 @@ def test_scores_by_bins_and_by_category_use_the_common_cells():
     by_class = scores_by(props, pairs, "c")
     assert set(by_class["c"]) == {"a", "b"}
     assert np.isclose(by_class[by_class["method"] == "bad"]["MAE"], 0.2).all()
+
+
+def _far_case() -> Case:
+    """A 1 x 40 strip observed only at its west end on the centre day: distances 1 to 39."""
+    width = 40
+    reference = np.linspace(0.1, 0.4, width, dtype="float32")[None, :]
+    values = np.repeat(reference[None], 3, axis=0).copy()
+    values[1, :, 1:] = np.nan
+    removed = np.zeros((1, width), dtype=bool)
+    removed[0, 1:] = True
+    crop = Crop(np.array([0]), np.arange(width), (slice(0, 1), slice(0, width)))
+    return Case("far", 1, crop, values, np.ones((1, width), dtype=bool), 1, removed, reference)
+
+
+def test_distance_table_gives_one_row_per_bin_and_the_model_over_the_reference():
+    from sgdsm_cloud.validate.breakdown import distance_table
+
+    case = _far_case()
+    n = int(case.removed.sum())
+    ref = case.reference[case.removed]
+    pairs = {"model": (ref + 0.01, ref), "linear": (ref - 0.02, ref)}
+    table = distance_table([case], np.zeros(1), pairs, "model", "linear")
+    assert table is not None
+    bins = list(table["cells from the day's nearest observation"])
+    assert bins == ["1-2", "3-5", "6-9", "10 or more"]
+    assert list(table["N"]) == [2, 3, 4, 30]
+    assert table["N"].sum() == n
+    assert np.allclose(table["model / linear"], 0.5)  # half the error in every bin
+    assert np.allclose(table["linear RMSE"], 0.02)
+    assert distance_table([], np.zeros(1), pairs, "model", "linear") is None

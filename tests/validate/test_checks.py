@@ -51,6 +51,9 @@ print(json.dumps({
     "truth_n": truth["N"].to_dict(),
     "truth_rmse": truth["RMSE"].to_dict(),
     "validated_days": v.run["validated_days"],
+    "distance_n": int(v.simulated.by_distance["N"].sum()),
+    "distance_columns": list(v.simulated.by_distance.columns),
+    "truth_distance_n": int(v.truth.by_distance["N"].sum()),
 }))
 """
 
@@ -89,3 +92,7 @@ def test_checks_compute_the_scores_without_matplotlib_or_files(
     assert out["series_days"] == [15] * 4 and out["series_shape"] == {"time": 15, "point": 4}
     assert out["truth_n"]["SGD-SM"] == out["truth_n"]["window mean"] > 0
     assert out["truth_rmse"]["linear interpolation"] < 0.005
+    # the by-distance tables split the same cells: every hidden cell in one bin
+    assert out["distance_n"] == 12 * 81
+    assert "SGD-SM / linear interpolation" in out["distance_columns"]
+    assert out["truth_distance_n"] == out["truth_n"]["SGD-SM"]

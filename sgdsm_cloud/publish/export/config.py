@@ -61,7 +61,7 @@ class ExportConfig:
             isinstance(self.days_per_task, bool) or int(self.days_per_task) < 1
         ):
             raise ConfigError(f"--days-per-task must be 1 or more, got {self.days_per_task}")
-        if not PREFIX.match(str(self.prefix)):
+        if not PREFIX.fullmatch(str(self.prefix)):
             raise ConfigError(
                 f"--prefix {self.prefix!r}: use letters, digits, '.', '_' and '-' (no '/')"
             )

@@ -246,14 +246,15 @@ def _bbox_slices(ds: xr.Dataset, bbox: BBox | None) -> tuple[slice, slice]:
 
 
 def _time_chunk(ds: xr.Dataset) -> int:
-    """Days per time chunk of the cube's ``sm`` (its inner chunks as stored), else 32."""
-    chunks = ds[SM].encoding.get("chunks") or ds[SM].encoding.get("preferred_chunks", {})
-    if isinstance(chunks, dict):
-        return int(chunks.get("time", 32))
+    """Days per time chunk of the cube's ``sm``: its inner chunks as stored, else its dask
+    chunks (an open dataset such as ``fill_dataset``'s), else 32."""
+    stored = ds[SM].encoding.get("chunks") or ds[SM].encoding.get("preferred_chunks")
+    if isinstance(stored, dict) and "time" in stored:
+        return int(stored["time"])
+    if stored and not isinstance(stored, dict):
+        return int(stored[0])
     dask_chunks = ds[SM].chunks
-    if dask_chunks:
-        return int(dask_chunks[0][0])
-    return int(chunks[0]) if chunks else 32
+    return int(dask_chunks[0][0]) if dask_chunks else 32
 
 
 def _subset(

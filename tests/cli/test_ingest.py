@@ -6,8 +6,7 @@ import pytest
 import xarray as xr
 
 from sgdsm_cloud.cli import main
-
-from .helpers import write_days
+from tests.ingest.helpers import write_days
 
 
 def run(capsys, *argv: str) -> tuple[int, list[str]]:

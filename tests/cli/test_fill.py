@@ -11,8 +11,7 @@ from sgdsm_cloud import cli, cube
 from sgdsm_cloud.fill.api import fill_dataset
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.product import open_seamless
-
-from .conftest import make_raw, write_raw
+from tests.fill.conftest import make_raw, write_raw
 
 TILING = ["--tile-days", "8", "--tile-cells", "24", "--chunk-cells", "12", "--batch-size", "32"]
 
@@ -103,14 +102,13 @@ def test_cli_errors_are_one_line_naming_the_fix(tmp_path, cluster, model_dir, ca
 
 def test_scheduler_address_defaults_to_the_daskjob_environment(monkeypatch):
     from sgdsm_cloud.cli import build_parser
+    from sgdsm_cloud.options import Cluster, from_args
 
+    argv = ["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"]
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://scheduler.sgdsm:8786")
-    args = build_parser().parse_args(
-        ["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"]
-    )
-    assert args.scheduler == "tcp://scheduler.sgdsm:8786"
+    cluster = from_args(Cluster, build_parser().parse_args(argv))
+    assert cluster.scheduler == "tcp://scheduler.sgdsm:8786"
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
-    args = build_parser().parse_args(
-        ["fill", "--store", "raw.zarr", "--model", "m", "--out", "o.zarr"]
-    )
-    assert args.scheduler is None
+    assert from_args(Cluster, build_parser().parse_args(argv)).scheduler is None
+    given = build_parser().parse_args([*argv, "--scheduler", "tcp://other:8786"])
+    assert from_args(Cluster, given).scheduler == "tcp://other:8786"
