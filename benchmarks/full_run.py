@@ -23,7 +23,7 @@ Steps, each the ``sgdsm`` command a user would run, in its own process, timed an
 7. ``update_NN``: 30 daily updates through ``sgdsm update earthdata:...``, the loopback
    Earthdata server offering one more granule each day: time, bytes written, requests.
 
-``--quick`` shortens the period to 64 days and 3 updates, with a token training: a check of a
+``--quick`` shortens the period to 64 days and 2 updates, with a token training: a check of a
 few minutes. Finished steps are kept in ``WORKDIR/steps.json`` and not rerun, so a run cut off
 after hours resumes at its first unfinished step (``--fresh`` starts over).
 """
@@ -107,8 +107,8 @@ class Shape:
 
 FULL = Shape("2013-01-01", "2019-12-31", updates=30, epochs=40, one_year_end="2013-12-31")
 QUICK = Shape(
-    "2013-01-01", "2013-03-05", updates=3, epochs=2, one_year_end="2013-02-05", tile_days=32,
-    accuracy_every=4, validate_days=2, export_start="2013-03-01", sample_tiles=2, one_year_epochs=1,
+    "2013-01-01", "2013-03-05", updates=2, epochs=2, one_year_end="2013-02-05", tile_days=32,
+    accuracy_every=8, validate_days=2, export_start="2013-03-01", sample_tiles=2, one_year_epochs=1,
 )  # fmt: skip
 
 
@@ -438,7 +438,7 @@ def _epoch_seconds(log: str) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="64 days and 3 updates")
+    parser.add_argument("--quick", action="store_true", help="64 days and 2 updates")
     parser.add_argument(
         "--workdir", type=Path, help="where the run writes (default: full-run/ or full-run-quick/)"
     )
