@@ -41,11 +41,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sgdsm_cloud.testing.background import BackgroundServer
+from sgdsm_cloud.testing.background import BackgroundHttpServer
 from sgdsm_cloud.testing.faults import draw_fault
 
 PROVIDER_PATH = "/data/WAOB"
@@ -111,7 +111,7 @@ class _Reset(Exception):
     """The handler reset the connection; nothing more is sent."""
 
 
-class EarthdataServer(BackgroundServer):
+class EarthdataServer(BackgroundHttpServer):
     """The server, from a background thread on a free loopback port (see the module doc).
 
     Args:
@@ -146,23 +146,7 @@ class EarthdataServer(BackgroundServer):
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        # shutdown() waits for the serving loop to notice it, up to one poll interval
-        # (0.5 s by default); a short one keeps every test's teardown quick.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> str:
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=30)
+        super().__init__(Handler, port)
 
     def reset_stats(self) -> None:
         with self._lock:

@@ -6,15 +6,14 @@ HEAD, and HTML directory listings walked into file URLs."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from sgdsm_cloud.errors import AuthenticationError, SgdsmError
 from sgdsm_cloud.ingest import http
 from sgdsm_cloud.ingest.retry import TransientStorageError
-from sgdsm_cloud.testing.background import BackgroundServer
+from sgdsm_cloud.testing.background import BackgroundHttpServer
 from sgdsm_cloud.testing.earthdata import EarthdataServer, HttpFaults
 
 COLLECTION = "TEST_SOILM"
@@ -83,26 +82,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class PlainServer(BackgroundServer):
+class PlainServer(BackgroundHttpServer):
     """Answers an archive gives that the Earthdata server does not: a redirect to the login
     page, an HTML 403 page, a moved listing, and an echo of the request's headers."""
 
     def __init__(self) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> str:
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=30)
+        super().__init__(_Handler)
 
 
 @pytest.fixture
