@@ -256,10 +256,10 @@ def _add_field(
         kwargs["dest"] = f.name
     if required and not f.metadata.get("positional"):
         kwargs["required"] = True
-    elif not required:
-        factory = f.default_factory
-        missing = f.default is dataclasses.MISSING and callable(factory)
-        kwargs["default"] = factory() if missing and callable(factory) else f.default
+    elif f.default is not dataclasses.MISSING:
+        kwargs["default"] = f.default
+    elif callable(f.default_factory):
+        kwargs["default"] = f.default_factory()
     if kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     else:

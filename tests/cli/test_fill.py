@@ -16,6 +16,10 @@ from tests.fill.conftest import make_raw, write_raw
 TILING = ["--tile-days", "8", "--tile-cells", "24", "--chunk-cells", "12", "--batch-size", "32"]
 
 
+def fill_argv(raw_url: str, model_dir, out, *extra: str) -> list[str]:
+    return ["fill", "--store", raw_url, "--model", str(model_dir), "--out", str(out), *extra]
+
+
 def last_json_line(text: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
@@ -25,17 +29,7 @@ def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
 ):
     raw_url = write_raw(make_raw(days=20), str(tmp_path / "raw.zarr"))
     out = tmp_path / "filled.zarr"
-    argv = [
-        "fill",
-        "--store",
-        raw_url,
-        "--model",
-        str(model_dir),
-        "--out",
-        str(out),
-        "--scheduler",
-        cluster.scheduler_address,
-    ]
+    argv = fill_argv(raw_url, model_dir, out, "--scheduler", cluster.scheduler_address)
     assert cli.main([*argv, *TILING, "--start", "2015-03-03", "--end", "2015-03-18"]) == 0
     summary = last_json_line(capsys.readouterr().out)
     assert summary["tiles"] == 2 * 2 * 4 and summary["skipped"] == 0
@@ -59,20 +53,10 @@ def test_cli_on_a_running_scheduler_agrees_with_the_notebook_api(
     assert again["skipped"] == 16 and again["version"] is None
 
 
-def test_cli_starts_its_own_local_cluster_by_default(tmp_path, model_dir, capsys):
+def test_cli_with_one_worker_fills_in_this_process(tmp_path, model_dir, capsys):
     raw_url = write_raw(make_raw(days=8), str(tmp_path / "raw.zarr"))
     out = tmp_path / "filled.zarr"
-    argv = [
-        "fill",
-        "--store",
-        raw_url,
-        "--model",
-        str(model_dir),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
+    argv = fill_argv(raw_url, model_dir, out, "--workers", "1")
     assert cli.main([*argv, "--tile-days", "8", "--tile-cells", "48", "--batch-size", "32"]) == 0
     assert last_json_line(capsys.readouterr().out)["tiles"] == 2
     assert set(np.unique(open_seamless(str(out)).flag.values)) <= {0, 1, 2, 3}
