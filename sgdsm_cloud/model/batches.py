@@ -53,21 +53,29 @@ class Batch:
         )
 
 
-def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray) -> Batch:
-    """Build a :class:`Batch` from windows ``(B, window, P, P)`` (NaN gaps), ``land`` and ``keep``.
+def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray, context: int = 0) -> Batch:
+    """Build a :class:`Batch` from windows ``(B, window, S, S)`` (NaN gaps), ``land`` and ``keep``.
 
-    ``keep`` ``(B, P, P)`` is the simulated day mask (True = observed): the centre day's input
-    keeps only its observations inside ``keep``.
+    ``keep`` ``(B, S, S)`` is the simulated day mask (True = observed): the centre day's input
+    keeps only its observations inside ``keep``. With ``context`` the windows are the patch plus
+    that many cells on each side; the labels (``known``, ``gap``) are the patch's alone.
     """
     centre = windows.shape[1] // 2
     observed = np.isfinite(windows) & land[:, None]
-    known = observed[:, centre]
+    known = observed[:, centre] & _inner(windows.shape[-1], context)
     mask = observed.copy()
     mask[:, centre] &= keep
     data = np.where(mask, windows, 0.0).astype("float32")
     target = np.where(known, windows[:, centre], 0.0).astype("float32")
     gap = known & ~mask[:, centre]
     return Batch(data[:, None], _channel(mask), target[:, None], _channel(known), _channel(gap))
+
+
+def _inner(side: int, context: int) -> np.ndarray:
+    """``(side, side)`` bool: True on the patch, False on its ``context`` ring."""
+    inner = np.zeros((side, side), dtype=bool)
+    inner[context : side - context, context : side - context] = True
+    return inner
 
 
 def _channel(flags: np.ndarray) -> np.ndarray:
@@ -99,18 +107,26 @@ def cut_samples(
     land: np.ndarray,
     patch: int,
     half_window: int,
+    context: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Windows ``(n, window, P, P)`` and land ``(n, P, P)`` of ``index``'s samples from a slab.
+    """Windows ``(n, window, S, S)`` and land ``(n, S, S)`` of ``index``'s samples from a slab,
+    ``S = patch + 2 * context``: each patch with ``context`` cells around it (unobserved sea
+    beyond the grid's edges).
 
     ``slab`` holds days ``slab_start - half_window ..`` (period-relative) of the whole grid.
     """
-    window = 2 * half_window + 1
-    windows = np.empty((len(index), window, patch, patch), dtype="float32")
-    lands = np.empty((len(index), patch, patch), dtype=bool)
+    window, side = 2 * half_window + 1, patch + 2 * context
+    windows = np.full((len(index), window, side, side), np.nan, dtype="float32")
+    lands = np.zeros((len(index), side, side), dtype=bool)
+    height, width = land.shape
     for i, (day, row, col) in enumerate(zip(index.day, index.row, index.col)):
         local = day - slab_start
-        windows[i] = slab[local : local + window, row : row + patch, col : col + patch]
-        lands[i] = land[row : row + patch, col : col + patch]
+        top, left = row - context, col - context
+        rows = slice(max(top, 0), min(top + side, height))
+        cols = slice(max(left, 0), min(left + side, width))
+        at = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
+        windows[i][:, at[0], at[1]] = slab[local : local + window, rows, cols]
+        lands[i][at] = land[rows, cols]
     return windows, lands
 
 
@@ -128,7 +144,9 @@ def iter_slabs(
         start = int(slab) * config.slab_days
         stop = min(start + config.slab_days, reader.period.count)
         days = reader.read(start - half_window, stop + half_window)
-        windows, lands = cut_samples(days, start, members, reader.land, config.patch, half_window)
+        windows, lands = cut_samples(
+            days, start, members, reader.land, config.patch, half_window, config.context
+        )
         yield windows, lands, members
 
 
@@ -138,6 +156,7 @@ def iter_batches(
     batch_size: int,
     rng: np.random.Generator,
     truncate_probability: float = 0.0,
+    context: int = 0,
 ) -> Iterator[Batch]:
     """Batches of ``batch_size`` with simulated gaps (and truncated windows, see
     :func:`truncate_windows`); a last partial batch only if it is the only one."""
@@ -146,7 +165,7 @@ def iter_batches(
     for windows, lands, members in slabs:
         if truncate_probability > 0:
             windows = truncate_windows(windows, truncate_probability, rng)
-        pending.append(make_batch(windows, lands, library.draw(rng, members.day)))
+        pending.append(make_batch(windows, lands, library.draw(rng, members.day), context))
         count += len(members)
         while count >= batch_size:
             merged = Batch.concat(pending)

@@ -138,6 +138,12 @@ class TrainConfig:
     )
     patch: int = option(40, "side of the square training patches in cells (paper: 40)", kind=Count)
     stride: int = option(10, "step of the patch grid in cells (released code: 10)", kind=Count)
+    context: int = option(
+        0,
+        "cells of input around each patch (0: the patch alone, as in the paper); the loss stays "
+        "on the patch, and the simulated gaps are cut over the patch and its context, so a model "
+        "that reads far (anomaly: 30 cells) trains with the surroundings a fill gives it",
+    )
     min_land_fraction: float = option(
         1.0, "a patch is used when at least this fraction of it is land (paper: 1)"
     )
@@ -227,6 +233,8 @@ class TrainConfig:
                 raise ConfigError(
                     f"training option '{name}' must be in (0, 1], got {getattr(self, name)}"
                 )
+        if self.context < 0:
+            raise ConfigError(f"training option 'context' must be >= 0, got {self.context}")
         if not 0.0 <= self.truncate_probability <= 1.0:
             raise ConfigError(
                 "training option 'truncate_probability' must be in [0, 1], "

@@ -239,7 +239,9 @@ def _train_epoch(
     total = max(len(index) // cfg.batch_size, 1)
     model.train()
     losses = []
-    batches = iter_batches(slabs, data.library, cfg.batch_size, gap_rng, cfg.truncate_probability)
+    batches = iter_batches(
+        slabs, data.library, cfg.batch_size, gap_rng, cfg.truncate_probability, cfg.context
+    )
     bar = progress(batches, desc=f"epoch {epoch + 1}", total=total, unit="batch")
     for batch in bar:
         tensors = _to_device(batch, device)
@@ -281,7 +283,7 @@ def _validation_set(
             np.sort(rng.choice(len(index), cfg.max_validation_samples, replace=False))
         )
     slabs = iter_slabs(reader, index, cfg, half_window, rng)
-    return Batch.concat(list(iter_batches(slabs, library, len(index), rng)))
+    return Batch.concat(list(iter_batches(slabs, library, len(index), rng, 0.0, cfg.context)))
 
 
 def _evaluate(

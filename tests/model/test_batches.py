@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from sgdsm_cloud.model.batches import iter_batches, iter_slabs, make_batch, truncate_windows
@@ -91,3 +93,35 @@ def test_an_epoch_reads_each_slab_once_with_its_window_halo(small_cube):
     d, r, c = members.day[0], members.row[0], members.col[0]
     expected = reader.read(d - HW, d + HW + 1)[:, r : r + CONFIG.patch, c : c + CONFIG.patch]
     np.testing.assert_array_equal(windows[0], expected)
+
+
+def test_context_surrounds_each_patch_and_pads_beyond_the_grid_with_unobserved_sea(small_cube):
+    _, land, reader = small_cube
+    config = dataclasses.replace(CONFIG, context=3)
+    index, library = scan(reader, config, HW, np.random.default_rng(0))
+    assert library.masks.shape[1:] == (8 + 2 * 3, 8 + 2 * 3)  # gaps cover the context too
+    windows, lands, members = next(iter_slabs(reader, index, config, HW, np.random.default_rng(0)))
+    assert windows.shape[2:] == lands.shape[1:] == (14, 14)
+    days = reader.read(0, reader.period.count)
+    padded = np.pad(days, ((HW, HW), (3, 3), (3, 3)), constant_values=np.nan)
+    padded_land = np.pad(land, 3, constant_values=False)
+    for i in range(len(members)):
+        d, r, c = members.day[i], members.row[i], members.col[i]
+        expected = padded[d : d + 2 * HW + 1, r : r + 14, c : c + 14]
+        np.testing.assert_array_equal(windows[i], expected)
+        np.testing.assert_array_equal(lands[i], padded_land[r : r + 14, c : c + 14])
+    assert (members.row == 0).any()  # some patches touch the grid's edge: their ring is padded
+
+
+def test_with_context_the_labels_are_the_patch_alone_and_the_gap_covers_the_ring_too():
+    rng = np.random.default_rng(0)
+    windows = rng.uniform(0.1, 0.4, size=(2, 9, 7, 7)).astype("float32")
+    land = np.ones((2, 7, 7), dtype=bool)
+    keep = rng.random((2, 7, 7)) < 0.5
+    batch = make_batch(windows, land, keep, context=2)
+    ring = np.ones((7, 7), dtype=bool)
+    ring[2:5, 2:5] = False
+    assert not batch.known[:, 0][:, ring].any() and not batch.gap[:, 0][:, ring].any()
+    assert batch.known[:, 0][:, ~ring].all()  # every patch cell is observed land here
+    np.testing.assert_array_equal(batch.gap[:, 0][:, ~ring], ~keep[:, ~ring])
+    np.testing.assert_array_equal(batch.mask[:, 0, 4], keep)  # the ring's input is masked too
