@@ -56,10 +56,16 @@ class Batch:
 def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray, context: int = 0) -> Batch:
     """Build a :class:`Batch` from windows ``(B, window, S, S)`` (NaN gaps), ``land`` and ``keep``.
 
-    ``keep`` ``(B, S, S)`` is the simulated day mask (True = observed): the centre day's input
-    keeps only its observations inside ``keep``. With ``context`` the windows are the patch plus
-    that many cells on each side; the labels (``known``, ``gap``) are the patch's alone.
+    ``keep`` ``(B, P, P)`` is the simulated day mask (True = observed) of the patch: the centre
+    day's input keeps only its observations inside ``keep``. With ``context`` the windows are
+    the patch plus that many cells on each side (``S = P + 2 context``), where the centre day
+    keeps what it observed, as around a gap in a fill; the labels (``known``, ``gap``) are the
+    patch's alone.
     """
+    if context:
+        ring = np.ones((len(keep), windows.shape[-1], windows.shape[-1]), dtype=bool)
+        ring[:, context:-context, context:-context] = keep
+        keep = ring
     centre = windows.shape[1] // 2
     observed = np.isfinite(windows) & land[:, None]
     known = observed[:, centre] & _inner(windows.shape[-1], context)

@@ -140,9 +140,9 @@ class TrainConfig:
     stride: int = option(10, "step of the patch grid in cells (released code: 10)", kind=Count)
     context: int = option(
         0,
-        "cells of input around each patch (0: the patch alone, as in the paper); the loss stays "
-        "on the patch, and the simulated gaps are cut over the patch and its context, so a model "
-        "that reads far (anomaly: 30 cells) trains with the surroundings a fill gives it",
+        "cells of input around each patch (0: the patch alone, as in the paper). The simulated "
+        "gap and the loss stay on the patch; the context keeps what its days observed, so a "
+        "model that reads far (anomaly: 30 cells) trains with the surroundings a fill gives it",
     )
     min_land_fraction: float = option(
         1.0, "a patch is used when at least this fraction of it is land (paper: 1)"

@@ -106,13 +106,10 @@ def scan(
     cols = np.arange(0, land.shape[1] - p + 1, stride)
     land_count = window_sums(land, p)[np.ix_(rows, cols)]
     usable = (land_count >= config.min_land_fraction * p * p) & (land_count > 0)
+    all_land = land_count == p * p
     edges = np.asarray(config.gap_bins)
-    side = p + 2 * config.context  # simulated gaps cover the patch and its context
-    mask_rows = np.arange(0, land.shape[0] - side + 1, stride)
-    mask_cols = np.arange(0, land.shape[1] - side + 1, stride)
-    mask_all_land = window_sums(land, side)[np.ix_(mask_rows, mask_cols)] == side * side
     reservoir = Reservoir(
-        edges.size - 1, max(config.gap_library_size // (edges.size - 1), 1), side, rng
+        edges.size - 1, max(config.gap_library_size // (edges.size - 1), 1), p, rng
     )
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     slabs = range(0, reader.period.count, config.slab_days)
@@ -134,12 +131,7 @@ def scan(
             )
             r, c = np.nonzero(accept)
             found.append((np.full(r.size, day), rows[r], cols[c]))
-            mask_label = (
-                window_sums(today, side)[np.ix_(mask_rows, mask_cols)] if config.context else label
-            )
-            offer_day(
-                reservoir, today, day, mask_rows, mask_cols, mask_all_land, mask_label, edges, side
-            )
+            offer_day(reservoir, today, day, rows, cols, all_land, label, edges, p)
     day_, row_, col_ = (
         (np.concatenate(parts).astype(np.int64) for parts in zip(*found))
         if found

@@ -99,7 +99,7 @@ def test_context_surrounds_each_patch_and_pads_beyond_the_grid_with_unobserved_s
     _, land, reader = small_cube
     config = dataclasses.replace(CONFIG, context=3)
     index, library = scan(reader, config, HW, np.random.default_rng(0))
-    assert library.masks.shape[1:] == (8 + 2 * 3, 8 + 2 * 3)  # gaps cover the context too
+    assert library.masks.shape[1:] == (8, 8)  # simulated gaps lie on the patch
     windows, lands, members = next(iter_slabs(reader, index, config, HW, np.random.default_rng(0)))
     assert windows.shape[2:] == lands.shape[1:] == (14, 14)
     days = reader.read(0, reader.period.count)
@@ -113,15 +113,19 @@ def test_context_surrounds_each_patch_and_pads_beyond_the_grid_with_unobserved_s
     assert (members.row == 0).any()  # some patches touch the grid's edge: their ring is padded
 
 
-def test_with_context_the_labels_are_the_patch_alone_and_the_gap_covers_the_ring_too():
+def test_with_context_the_gap_and_the_labels_are_the_patch_s_and_the_ring_stays_observed():
     rng = np.random.default_rng(0)
     windows = rng.uniform(0.1, 0.4, size=(2, 9, 7, 7)).astype("float32")
+    windows[:, 4, 0, 0] = np.nan  # a ring cell the centre day did not observe
     land = np.ones((2, 7, 7), dtype=bool)
-    keep = rng.random((2, 7, 7)) < 0.5
+    keep = rng.random((2, 3, 3)) < 0.5  # the simulated day mask of the 3 x 3 patch
     batch = make_batch(windows, land, keep, context=2)
     ring = np.ones((7, 7), dtype=bool)
     ring[2:5, 2:5] = False
     assert not batch.known[:, 0][:, ring].any() and not batch.gap[:, 0][:, ring].any()
     assert batch.known[:, 0][:, ~ring].all()  # every patch cell is observed land here
-    np.testing.assert_array_equal(batch.gap[:, 0][:, ~ring], ~keep[:, ~ring])
-    np.testing.assert_array_equal(batch.mask[:, 0, 4], keep)  # the ring's input is masked too
+    np.testing.assert_array_equal(batch.gap[:, 0][:, 2:5, 2:5], ~keep)
+    np.testing.assert_array_equal(batch.mask[:, 0, 4][:, 2:5, 2:5], keep)
+    centre_observed = np.isfinite(windows[:, 4])
+    np.testing.assert_array_equal(batch.mask[:, 0, 4][:, ring], centre_observed[:, ring])
+    assert batch.mask[:, 0, 4, 0, 0].sum() == 0  # what the day did not observe stays unobserved
