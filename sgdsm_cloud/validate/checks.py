@@ -17,7 +17,7 @@ import xarray as xr
 from sgdsm_cloud import cube
 from sgdsm_cloud.product import FLAG_FILLED, FLAG_NOT_FILLED, FLAG_OBSERVED
 from sgdsm_cloud.storage import redact
-from sgdsm_cloud.validate import methods
+from sgdsm_cloud.validate import gapfilled, methods
 from sgdsm_cloud.validate.baselines import anomaly_reach, climatology_unavailable
 from sgdsm_cloud.validate.breakdown import distance_table
 from sgdsm_cloud.validate.calibration import collect, score_sigma
@@ -253,12 +253,21 @@ def _gap_methods(ctx: Context) -> tuple[dict[str, Filler], dict[str, str]]:
     else:
         fillers[methods.CLIMATOLOGY] = methods.climatology_method(ctx.raw[cube.SM], ctx.dates)
     if ctx.config.crosscheck:
-        cross = methods.pytesmo_method()
-        if isinstance(cross, str):
-            unavailable[methods.DCT_PLS_PYTESMO] = cross
-        else:
-            fillers[methods.DCT_PLS_PYTESMO] = cross
+        _offer(fillers, unavailable, methods.DCT_PLS_PYTESMO, methods.pytesmo_method())
+    if ctx.config.peer:
+        peer = gapfilled.gapfilled_method(ctx.raw[cube.SM])
+        _offer(fillers, unavailable, gapfilled.NAME, peer)
     return fillers, unavailable
+
+
+def _offer(
+    fillers: dict[str, Filler], unavailable: dict[str, str], name: str, filler: Filler | str
+) -> None:
+    """Add an optional method, or the reason it cannot run (a string) to ``unavailable``."""
+    if isinstance(filler, str):
+        unavailable[name] = filler
+    else:
+        fillers[name] = filler
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ RUN_FILE = "run.json"  # written first, as the folder's marker, and completed at
 SWEEP_FILES = ("sweep.csv", "sweep.json", "sweep_models")
 MODEL_HELP = (
     "checkpoint directory from 'sgdsm train', or builtin:NAME (a model shipped in the "
-    "package, e.g. builtin:lprm-x-d-025)"
+    "package, e.g. builtin:lprm-x-d-025-v2)"
 )
 REPORT_FILES = ("report.md", "report.html", RUN_FILE, "tables", "figures", *SWEEP_FILES)
 
@@ -171,6 +171,12 @@ class ValidateConfig(ScoringConfig):
     n_points: int = 4
     max_grid_cells: int = 512 * 512
     crosscheck: bool = option(True, "run pytesmo's DCT-PLS too when it is installed")
+    peer: bool = option(
+        False,
+        "score the peer on the simulated gaps: DCT-PLS in the configuration of ESA CCI SM "
+        "GAPFILLED (pytesmo), over half a year of the record on each side of the day: seconds "
+        "per gap, minutes per report",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

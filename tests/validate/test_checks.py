@@ -96,3 +96,22 @@ def test_checks_compute_the_scores_without_matplotlib_or_files(
     assert out["distance_n"] == 12 * 81
     assert "SGD-SM / linear interpolation" in out["distance_columns"]
     assert out["truth_distance_n"] == out["truth_n"]["SGD-SM"]
+
+
+def test_the_gapfilled_peer_is_scored_only_when_asked(tiny_store):
+    from types import SimpleNamespace
+
+    from sgdsm_cloud import cube
+    from sgdsm_cloud.validate import checks, gapfilled, methods
+
+    raw = cube.open_cube(str(tiny_store))
+    config = SimpleNamespace(crosscheck=False, peer=False)
+    ctx = SimpleNamespace(raw=raw, dates=raw.indexes["time"], filler=None, config=config)
+    fillers, unavailable = checks._gap_methods(ctx)
+    assert {gapfilled.NAME, methods.DCT_PLS_PYTESMO}.isdisjoint({*fillers, *unavailable})
+    config.peer = True  # seconds per gap: asked for by make demo-real and the benchmarks
+    fillers, unavailable = checks._gap_methods(ctx)
+    if gapfilled.NAME in unavailable:  # an installation without the crosscheck extra
+        assert "pytesmo is not installed" in unavailable[gapfilled.NAME]
+    else:
+        assert callable(fillers[gapfilled.NAME])

@@ -137,7 +137,8 @@ def test_climatology_of_a_short_record_fills_nothing(tiny_raw):
 
 
 def test_pytesmo_method_gives_the_reason_it_cannot_run(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pytesmo", None)  # not installed
+    for name in ("pytesmo", "pytesmo.interpolate", "pytesmo.interpolate.dctpls"):
+        monkeypatch.setitem(sys.modules, name, None)  # not installed
     reason = methods.pytesmo_method()
     assert isinstance(reason, str)
     assert reason.startswith("pytesmo is not installed (pytesmo")
