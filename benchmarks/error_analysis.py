@@ -44,13 +44,15 @@ TITLES = {
 }
 
 
-def breakdown(work: Path, model: Path | None = None) -> pd.DataFrame:
-    """Every split of every method's errors on the benchmark's real-data squares."""
+def breakdown(work: Path, model: Path | None = None, peer: bool = True) -> pd.DataFrame:
+    """Every split of every method's errors on the benchmark's real-data squares (with
+    ``peer``, also DCT-PLS in GAPFILLED's configuration when pytesmo is installed)."""
     store = work / "lprm_x.zarr"
     model = model or work / "model_lprm"
     raw = cube.open_cube(str(store))
     cases = square_cases(store, model, list(range(10, 15)), Settings(), min_halo=CROP_HALO)
-    evaluation = evaluate(cases, methods(model, schema.physical_range(raw.attrs)), desc="squares")
+    chosen = methods(model, schema.physical_range(raw.attrs), raw[cube.SM] if peer else None)
+    evaluation = evaluate(cases, chosen, desc="squares")
     lat = raw["lat"].values
     properties = pd.concat([cell_properties(c, lat) for c in cases], ignore_index=True)
     tables = []
@@ -63,9 +65,9 @@ def breakdown(work: Path, model: Path | None = None) -> pd.DataFrame:
 def markdown(table: pd.DataFrame, reference: str = "linear interpolation") -> str:
     """One table per split: RMSE and MAE per method, and the first method's ratio to ``reference``."""
     lines = []
-    first = table["method"].iloc[0]
+    methods = list(dict.fromkeys(table["method"]))  # one order (and colour) for every split
+    first = methods[0]
     for split, part in table.groupby("split", sort=False):
-        methods = list(dict.fromkeys(part["method"]))
         lines += ["", f"**{TITLES[split]}**", ""]
         header = " | ".join(f"{m} RMSE / MAE" for m in methods)
         lines += [f"| bin | N | {header} | {first} / {reference} RMSE |",
@@ -86,13 +88,13 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     splits = list(dict.fromkeys(table["split"]))
+    methods = list(dict.fromkeys(table["method"]))  # the legend's order holds in every panel
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
     panels = axes.ravel()
     for ax, split in zip(panels, splits):
         part = table[table["split"] == split]
         labels = part["bin"].astype(str)
         bins = list(dict.fromkeys(labels))
-        methods = list(dict.fromkeys(part["method"]))
         width = 0.8 / len(methods)
         for k, method in enumerate(methods):
             rmse = dict(zip(labels[part["method"] == method], part.RMSE[part["method"] == method]))

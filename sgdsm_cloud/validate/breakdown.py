@@ -91,7 +91,7 @@ def scores_by(
     order = sorted(table[column].unique(), key=_bin_start) if bins is not None else None
     if order is not None:
         table[column] = pd.Categorical(table[column], categories=order, ordered=True)
-        table = table.sort_values([column]).reset_index(drop=True)
+        table = table.sort_values([column], kind="stable").reset_index(drop=True)
     return table
 
 

@@ -58,6 +58,19 @@ def test_scores_by_bins_and_by_category_use_the_common_cells():
     assert np.isclose(by_class[by_class["method"] == "bad"]["MAE"], 0.2).all()
 
 
+def test_scores_by_keeps_the_methods_in_their_order_within_every_bin():
+    """Figures and tables give each method one column and colour: the order must hold."""
+    rng = np.random.default_rng(0)
+    props = pd.DataFrame({"lat": rng.uniform(-90, 90, 400)})
+    ref = rng.uniform(0.1, 0.4, 400)
+    names = [f"method {k}" for k in range(7)]
+    pairs = {name: (ref + 0.01 * k, ref) for k, name in enumerate(names)}
+    table = scores_by(props, pairs, "lat", [-90, -30, 0, 30, 60, 90])
+    for _, rows in table.groupby("lat", observed=True):
+        assert list(rows["method"]) == names
+        np.testing.assert_allclose(rows["RMSE"], 0.01 * np.arange(7), atol=1e-12)
+
+
 def _far_case() -> Case:
     """A 1 x 40 strip observed only at its west end on the centre day: distances 1 to 39."""
     width = 40
