@@ -33,8 +33,8 @@ def test_the_real_demo_fills_with_the_shipped_model_and_the_synthetic_one_trains
     tmp_path,
 ):
     real = dict(DemoConfig(tmp_path, real=LPRM_SAMPLE).commands())
-    assert real["fill"][real["fill"].index("--model") + 1] == "builtin:lprm-x-d-025"
-    assert real["validate"][real["validate"].index("--model") + 1] == "builtin:lprm-x-d-025"
+    assert real["fill"][real["fill"].index("--model") + 1] == "builtin:lprm-x-d-025-v2"
+    assert real["validate"][real["validate"].index("--model") + 1] == "builtin:lprm-x-d-025-v2"
     assert real["validate"][real["validate"].index("--start") + 1] == "2015-04-11"  # unseen days
     synthetic = dict(DemoConfig(tmp_path).commands())
     assert synthetic["train"][synthetic["train"].index("--preset") + 1] == "anomaly"

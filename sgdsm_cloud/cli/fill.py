@@ -22,7 +22,7 @@ from sgdsm_cloud.storage import Location
 
 MODEL_HELP = (
     "checkpoint directory written by 'sgdsm train' (path or URL), or a model shipped in the "
-    "package: builtin:NAME (e.g. builtin:lprm-x-d-025)"
+    "package: builtin:NAME (e.g. builtin:lprm-x-d-025-v2)"
 )
 
 

@@ -15,6 +15,9 @@ from sgdsm_cloud.errors import ConfigError
 
 PREFIX = "builtin:"
 CARD = "MODEL_CARD.md"
+# The model a user's first fill should get: the newest recipe, trained on every real day
+# shipped. Older checkpoints stay loadable by their own names (each has its card).
+DEFAULT = PREFIX + "lprm-x-d-025-v2"
 
 
 def checkpoints_dir() -> Path:
