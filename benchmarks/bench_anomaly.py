@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -110,12 +111,20 @@ def run(quick: bool) -> list[dict]:
     with torch.inference_mode():
         x, *_ = core._inputs(data[:, 0], mask[:, 0])
     left, right = torch.randn(MATMUL_SIDE, MATMUL_SIDE), torch.randn(MATMUL_SIDE, MATMUL_SIDE)
+    left16, right16 = left.bfloat16(), right.bfloat16()
+
+    def predict_bf16() -> Any:  # sgdsm fill --bfloat16: the CNN in bf16, the rest in float32
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return model.predict(data, mask)
+
     with torch_threads(1), torch.inference_mode():
         seconds = interleaved(
             {
                 "predict": lambda: model.predict(data, mask),
+                "predict_bf16": predict_bf16,
                 "cnn": lambda: core.correction(x),
                 "matmul": lambda: left @ right,
+                "matmul_bf16": lambda: left16 @ right16,
             },
             warmup=1,
             repeats=3 if quick else 5,
@@ -153,6 +162,28 @@ def run(quick: bool) -> list[dict]:
             "ratio",
             reference="float32 matmul, same run",
             note="target >= 0.5",
+        ),
+        result(
+            "forward with the CNN in bfloat16: FLOP rate / float32 matmul FLOP rate",
+            per_round(
+                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
+                seconds["predict_bf16"],
+                seconds["matmul"],
+            ),
+            "ratio",
+            reference="float32 matmul, same run",
+            note="sgdsm fill --bfloat16; target >= 0.5",
+        ),
+        result(
+            "forward with the CNN in bfloat16: FLOP rate / bfloat16 matmul FLOP rate",
+            per_round(
+                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
+                seconds["predict_bf16"],
+                seconds["matmul_bf16"],
+            ),
+            "ratio",
+            reference="bfloat16 matmul, same run",
+            note=f"bfloat16 matmul {np.median([2 * MATMUL_SIDE**3 / t for t in seconds['matmul_bf16'].values]) / 1e9:.0f} GFLOP/s",
         ),
         result(
             "CNN FLOP rate / matmul FLOP rate",

@@ -12,7 +12,8 @@ nearest observation (the bins of ``validate.breakdown``). Parts:
 * ``variogram``: how far the day's anomaly is correlated in space;
 * ``flips``: test-time averaging of the chosen recipe's model over mirror images of its input;
 * ``ensemble``: the mean of two models trained alike from two seeds;
-* ``sigma``: the chosen recipe's error model, fitted on days 5-10 and scored on the test days.
+* ``sigma``: the chosen recipe's error model, fitted on days 5-10 and scored on the test days;
+* ``bfloat16``: the chosen model with its CNN in bfloat16 on the CPU against float32.
 
 Prints one JSON line per row and writes ``recipe.json`` to ``--work``::
 
@@ -74,7 +75,7 @@ RECIPES: dict[str, list[str]] = {
     "all days, context 24, seed 1": [*ALL_DAYS, "--context", "24", "--seed", "1"],
 }
 ENSEMBLE = ("all days, context 24", "all days, context 24, seed 1")
-PARTS = ["train", "probes", "variogram", "flips", "ensemble", "sigma"]
+PARTS = ["train", "probes", "variogram", "flips", "ensemble", "sigma", "bfloat16"]
 
 
 def folder(name: str) -> str:
@@ -336,6 +337,36 @@ def variogram_part(work: Path, lags: tuple[int, ...] = (1, 2, 5, 10, 15, 20, 30)
     return row
 
 
+def bfloat16_part(work: Path, name: str) -> dict[str, Any]:
+    """The chosen model with its CNN in bfloat16 on the CPU (``sgdsm fill --bfloat16``) against
+    float32, on the same squares: scores and the largest difference of a filled value."""
+    from sgdsm_cloud.metrics import score
+    from sgdsm_cloud.model.runner import Predictor
+
+    store, model = ingest(work), work / folder(name)
+    checkpoint = load_checkpoint(model)
+    valid_range = schema.physical_range(cube.open_cube(str(store)).attrs)
+    config = checkpoint.config
+    fillers = {
+        precision: ModelFiller(
+            Predictor.from_checkpoint(checkpoint, "cpu", 8, bfloat16=precision == "bfloat16"),
+            config.half_window,
+            config.receptive_radius,
+            valid_range,
+        )
+        for precision in ("float32", "bfloat16")
+    }
+    cases = square_cases(store, model, TEST_DAYS, Settings())
+    evaluation = evaluate(cases, {k: model_method(f) for k, f in fillers.items()}, desc="bf16")
+    (f32, ref), (bf16, _) = evaluation.pairs["float32"], evaluation.pairs["bfloat16"]
+    row: dict[str, Any] = {"recipe": name, "largest difference": float(np.nanmax(abs(bf16 - f32)))}
+    for precision, pred in (("float32", f32), ("bfloat16", bf16)):
+        s = score(pred, ref)
+        row[precision] = {"R": s.r, "RMSE": s.rmse, "MAE": s.mae, "N": s.n}
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -371,6 +402,8 @@ def main() -> None:
         results["ensemble"] = ensemble_part(args.work)
     if "sigma" in args.part:
         results["sigma"] = sigma_part(args.work, args.chosen)
+    if "bfloat16" in args.part:
+        results["bfloat16"] = bfloat16_part(args.work, args.chosen)
     (args.work / "recipe.json").write_text(json.dumps(results, indent=2, default=str))
 
 

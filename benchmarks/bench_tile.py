@@ -12,7 +12,10 @@ Each tile is timed in two ways, round-robin in the same run:
 * **dense**: the network over the whole haloed block on every pass, its CNN's activations in
   torch's default (contiguous) layout: what the fill did before;
 * **windows**: the network only over the windows of the block the pass's gaps need
-  (``fill.geometry.needed_windows``), its CNN channels-last: what it does now.
+  (``fill.geometry.needed_windows``), its CNN channels-last: what it does now;
+* **windows, bfloat16**: the same with the CNN in bfloat16 (``sgdsm fill --bfloat16``; the
+  priors and error features stay float32), with the largest difference of its filled values
+  from float32's.
 
 The phases: ``read`` (the raw cube, with halo), ``priors`` (per-cell priors and the smoothed
 anomaly), ``network`` (the 2-D CNN), ``error features`` and ``sigma`` (the error model),
@@ -35,6 +38,7 @@ from benchmarks.common import Samples, result
 
 TILES = {"dense land (Europe)": (0, 720), "mostly ocean (southern Africa)": (360, 720)}
 PHASES = ("read", "priors", "network", "error features", "sigma", "other", "compose", "write")
+MODES = {"dense": (False, False), "windows": (True, False), "windows, bfloat16": (True, True)}
 
 
 def archive(root: Path, days: int) -> Path:
@@ -81,13 +85,19 @@ class Tile:
             Location(str(raw)), repository.run("bench"), tuple(metadata.items()), days
         )
         self.stores = TileStores(self.job)
-        self.predictor = Predictor.from_checkpoint(
-            prepared.checkpoint, "cpu", config.batch_size, threads=1
-        )
+        self.predictors = {
+            bfloat16: Predictor.from_checkpoint(
+                prepared.checkpoint, "cpu", config.batch_size, threads=1, bfloat16=bfloat16
+            )
+            for bfloat16 in (False, True)
+        }
         self.core = prepared.checkpoint.model.core
 
-    def fill(self, windows: bool) -> tuple[dict[str, float], dict[str, Any]]:
-        """Seconds per phase and the tile's counts, filled with or without windows."""
+    def fill(
+        self, windows: bool, bfloat16: bool = False
+    ) -> tuple[dict[str, float], dict[str, Any]]:
+        """Seconds per phase and the tile's counts (with its filled ``sm``), filled with or
+        without windows, in float32 or with the CNN in bfloat16."""
         import torch
         from torch.profiler import ProfilerActivity, profile
 
@@ -104,7 +114,7 @@ class Tile:
         read = time.perf_counter() - started
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             (sm, flag, unc), counts = fill_block(
-                tile.block, tile.land, tile.fill_land, self.spec, self.predictor,
+                tile.block, tile.land, tile.fill_land, self.spec, self.predictors[bfloat16],
                 self.stores.valid_range, tile.error, frozen, chunk_days=self.job.chunk_days,
                 windows=windows,
             )  # fmt: skip
@@ -116,7 +126,7 @@ class Tile:
         filled = time.perf_counter()
         chunks = encode_tile(self.job, self.spec, {SM: sm, FLAG: flag, SM_UNCERTAINTY: unc})
         write_pack(
-            self.job.run.pack(f"{self.spec.id}-{windows}"),
+            self.job.run.pack(f"{self.spec.id}-{windows}-{bfloat16}"),
             {k: v for k, v in chunks.items() if v is not None},
         )
         write = time.perf_counter() - filled
@@ -133,7 +143,7 @@ class Tile:
         seconds["other"] = network - sum(
             seconds[k] for k in ("priors", "network", "error features", "sigma")
         )
-        return seconds, counts
+        return seconds, {**counts, "sm": sm}
 
 
 def run(quick: bool) -> list[dict]:
@@ -149,13 +159,14 @@ def run(quick: bool) -> list[dict]:
         raw = archive(root, days)
         for label, origin in TILES.items():
             tile = Tile(raw, root / f"product-{origin[0]}-{origin[1]}", days, origin)
-            timings: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-            counts: dict[bool, dict[str, Any]] = {}
-            tile.fill(True)  # warm-up: oneDNN picks its kernels
+            timings: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+            counts: dict[str, dict[str, Any]] = {}
+            for windows, bfloat16 in MODES.values():  # warm-up: oneDNN picks its kernels
+                tile.fill(windows, bfloat16)
             for _ in range(repeats):
-                for windows in (False, True):  # round-robin
-                    seconds, counts[windows] = tile.fill(windows)
-                    timings[windows].append(seconds)
+                for mode, (windows, bfloat16) in MODES.items():  # round-robin
+                    seconds, counts[mode] = tile.fill(windows, bfloat16)
+                    timings[mode].append(seconds)
             rows.extend(tile_rows(label, days, timings, counts))
     finally:
         torch.set_num_threads(threads)
@@ -166,35 +177,48 @@ def run(quick: bool) -> list[dict]:
 def tile_rows(
     label: str,
     days: int,
-    timings: dict[bool, list[dict[str, float]]],
-    counts: dict[bool, dict[str, Any]],
+    timings: dict[str, list[dict[str, float]]],
+    counts: dict[str, dict[str, Any]],
 ) -> list[dict]:
     cells = days * 360 * 360
     rows = []
     for phase in PHASES:
-        before = Samples(tuple(t[phase] for t in timings[False]))
-        after = Samples(tuple(t[phase] for t in timings[True]))
+        before = Samples(tuple(t[phase] for t in timings["dense"]))
+        after = Samples(tuple(t[phase] for t in timings["windows"]))
         rows.append(result(f"{label}: {phase}", after, "s", note=f"dense: {before.median:.2f} s"))
-    total_before = Samples(tuple(sum(t.values()) for t in timings[False]))
-    total_after = Samples(tuple(sum(t.values()) for t in timings[True]))
+    totals = {m: Samples(tuple(sum(t.values()) for t in timings[m])) for m in MODES}
     rows.append(
         result(
             f"{label}: tile total",
-            total_after,
+            totals["windows"],
             "s",
-            note=f"dense: {total_before.median:.2f} s; {days} days x 360 x 360 cells",
+            note=f"dense: {totals['dense'].median:.2f} s; {days} days x 360 x 360 cells",
         )
     )
     rows.append(
         result(
             f"{label}: windows / dense",
-            Samples(
-                tuple(a / b for a, b in zip(total_after.values, total_before.values, strict=True))
-            ),
+            _ratio(totals["windows"], totals["dense"]),
             "ratio",
             reference="dense, same run",
-            note=f"network input cells per output cell: {counts[True]['model_cells'] / cells:.2f} "
-            f"(dense {counts[False]['model_cells'] / cells:.2f}); gaps filled {counts[True]['filled']:,}",
+            note=f"network input cells per output cell: {counts['windows']['model_cells'] / cells:.2f} "
+            f"(dense {counts['dense']['model_cells'] / cells:.2f}); gaps filled {counts['windows']['filled']:,}",
+        )
+    )
+    network = {m: Samples(tuple(t["network"] for t in timings[m])) for m in MODES}
+    difference = np.nanmax(np.abs(counts["windows, bfloat16"]["sm"] - counts["windows"]["sm"]))
+    rows.append(
+        result(
+            f"{label}: bfloat16 / float32, tile total",
+            _ratio(totals["windows, bfloat16"], totals["windows"]),
+            "ratio",
+            reference="windows in float32, same run",
+            note=f"network alone {_ratio(network['windows, bfloat16'], network['windows']).median:.2f}; "
+            f"largest difference of a filled value {difference:.1e} m3 m-3",
         )
     )
     return rows
+
+
+def _ratio(a: Samples, b: Samples) -> Samples:
+    return Samples(tuple(x / y for x, y in zip(a.values, b.values, strict=True)))

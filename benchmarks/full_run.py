@@ -82,6 +82,7 @@ class Shape:
         export_start: the export covers this day .. ``end``.
         sample_tiles: land tiles filled again to compare with the product.
         one_year_epochs: epochs of the one-year training (its memory peaks in the first).
+        bfloat16: the fill's CNN in bfloat16 (``sgdsm fill --bfloat16``); updates keep it.
     """
 
     start: str
@@ -96,6 +97,7 @@ class Shape:
     export_start: str = "2019-01-01"
     sample_tiles: int = 4
     one_year_epochs: int = 3
+    bfloat16: bool = True
 
     @property
     def days(self) -> int:
@@ -191,7 +193,8 @@ class Rehearsal:
         s = self.shape
         return ["fill", "--store", str(self.raw), "--model", str(self.model), "--out", str(self.product),
                 "--workers", str(WORKERS), "--tile-days", str(s.tile_days),
-                "--tile-cells", str(s.tile_cells), *ATTRIBUTION]  # fmt: skip
+                "--tile-cells", str(s.tile_cells), *ATTRIBUTION,
+                *(["--bfloat16"] if s.bfloat16 else [])]  # fmt: skip
 
     def plan(self) -> Any:
         from sgdsm_cloud import cube
@@ -258,7 +261,9 @@ class Rehearsal:
         picks = [with_land[int(i)] for i in np.linspace(0, len(with_land) - 1, count)]
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
-        predictor = Predictor.from_checkpoint(checkpoint, "cpu", config.batch_size, threads=1)
+        predictor = Predictor.from_checkpoint(
+            checkpoint, "cpu", config.batch_size, threads=1, bfloat16=self.shape.bfloat16
+        )
         mismatches = []
         try:
             for block in picks:

@@ -39,6 +39,12 @@ class FillConfig:
     )
     batch_size: int = option(4, "centre days per model call (bounds activation memory)", kind=Count)
     gpu: bool = option(False, "tasks need resources GPU=1 and run on CUDA with bf16 autocast")
+    bfloat16: bool = option(
+        False,
+        "run the network's convolutions in bfloat16 on the CPU too (on CUDA they always are): "
+        "about 1.9 x faster on CPUs with AMX or AVX-512 BF16, filled values equal to float32's "
+        "within about 1e-4 m3 m-3; the version records it and updates keep it",
+    )
     retries: int = option(
         2,
         "extra attempts of a failing tile before the run fails (dask reschedules the tiles of "

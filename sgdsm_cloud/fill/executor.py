@@ -228,7 +228,11 @@ def execute_fill(fill: PreparedFill, client: Any = None) -> FillSummary:
         chunk_days=plan.layout.chunks[0],
     )
     plugin = FillPlugin(
-        fill.model, fill.checkpoint.sha256, gpu=fill.config.gpu, batch_size=fill.config.batch_size
+        fill.model,
+        fill.checkpoint.sha256,
+        gpu=fill.config.gpu,
+        batch_size=fill.config.batch_size,
+        bfloat16=fill.config.bfloat16,
     )
     with phases("tiles"):
         statuses = execute(todo, job, client, plugin, fill.config, out.url)
@@ -260,6 +264,7 @@ def fill_record(fill: PreparedFill, template: Any) -> dict[str, Any]:
         "days_added": dates,
         "days_refilled": [],
         "model_sha256": fill.checkpoint.sha256,
+        "bfloat16": fill.config.bfloat16,  # updates keep the precision of the fill
         "granules": int((template[SOURCE_SHA256].values != "").sum()),
         LAST_FINAL_DAY: template.attrs[LAST_FINAL_DAY],
         LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],

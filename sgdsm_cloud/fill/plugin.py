@@ -36,13 +36,17 @@ class FillPlugin(WorkerPlugin):
             as the worker has, one tile's network at a time (the others read and write
             meanwhile), so the worker never runs more compute threads than it has.
         batch_size: centre days per forward pass.
+        bfloat16: bf16 autocast on the CPU too.
     """
 
-    def __init__(self, model: Location, sha256: str, *, gpu: bool, batch_size: int) -> None:
+    def __init__(
+        self, model: Location, sha256: str, *, gpu: bool, batch_size: int, bfloat16: bool = False
+    ) -> None:
         self.model = model
         self.sha256 = sha256
         self.gpu = gpu
         self.batch_size = batch_size
+        self.bfloat16 = bfloat16
         self.predictor: Predictor | None = None
         self._stores: TileStores | None = None
 
@@ -78,6 +82,7 @@ class FillPlugin(WorkerPlugin):
             self.batch_size,
             threads=threads,
             lock=threading.Lock(),
+            bfloat16=self.bfloat16,
         )
 
     def stores(self, job: FillJob) -> TileStores:

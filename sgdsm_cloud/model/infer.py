@@ -84,7 +84,8 @@ def run_days(
     None nothing more.
 
     ``model`` is moved to ``device`` and put in eval mode; ``batch_size`` days go through each
-    forward pass; ``amp`` is bfloat16 autocast on CUDA (ignored on CPU). ``batches`` (the
+    forward pass; ``amp`` is bfloat16 autocast (on the CPU too: the ``anomaly`` variant keeps
+    its priors and error features in float32 and runs its CNN in bf16). ``batches`` (the
     centre days split into forward passes, in order) replaces that split: a day's output can
     differ in its last bits with the other days of its pass, so a fill that must give a day
     the same bits whichever run computes it passes the same batches each time.
@@ -105,8 +106,7 @@ def run_days(
     want_sigma = extra == "sigma" and model.uncertainty is not None
     sigma = np.empty(pred.shape, dtype="float32") if want_sigma else None
     features: np.ndarray | None = None
-    use_amp = amp and device.type == "cuda"
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         start = 0
         for batch in passes:
             data, mask = window_arrays(sm, land, batch, model.config.half_window)

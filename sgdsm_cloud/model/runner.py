@@ -56,16 +56,18 @@ class Predictor:
         *,
         threads: int | None = None,
         lock: Any = None,
+        bfloat16: bool = False,
     ) -> Predictor:
         """Run a loaded :class:`~sgdsm_cloud.model.checkpoint.Checkpoint` on ``device``
-        (``auto``/None: CUDA when available), with bf16 autocast on CUDA."""
+        (``auto``/None: CUDA when available), with bf16 autocast on CUDA, and on the CPU too
+        with ``bfloat16``."""
         torch_device = resolve_device(device)
         model = checkpoint.model.to(torch_device).eval()
         on_gpu = torch_device.type == "cuda"
         return cls(
             model,
             device=str(torch_device),
-            amp=on_gpu,
+            amp=on_gpu or bfloat16,
             batch_size=batch_size,
             threads=None if on_gpu else threads,
             lock=lock,

@@ -198,6 +198,7 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
             update.checkpoint.sha256,
             gpu=fill_config.gpu,
             batch_size=fill_config.batch_size,
+            bfloat16=fill_config.bfloat16,
         )
         execute(todo, job, client, plugin, fill_config, update.out.url)
     with phases("check"):
@@ -278,6 +279,7 @@ def _fill_config(update: PreparedUpdate, chunk_days: int, chunk_cells: int) -> F
         chunk_cells=chunk_cells,
         batch_size=update.options.batch_size,
         gpu=update.options.gpu,
+        bfloat16=bool(update.parent.meta.get("bfloat16", False)),  # the fill's precision
         retries=update.options.retries,
     )
 
@@ -345,6 +347,7 @@ def _record(
         "final_days_refilled": [dates[d] for d in plan.final_refilled],
         "granules": granules,
         "model_sha256": update.checkpoint.sha256,
+        "bfloat16": bool(update.parent.meta.get("bfloat16", False)),
         "ingest": ingested,
         LAST_FINAL_DAY: template.attrs[LAST_FINAL_DAY],
         LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],

@@ -63,3 +63,27 @@ def test_predictor_sets_torch_threads_in_the_thread_that_runs_it(checkpoint):
     thread.start()
     thread.join()
     assert seen == [(1, True)]
+
+
+def test_bfloat16_on_the_cpu_runs_the_anomaly_cnn_in_bf16_and_keeps_the_priors_in_float32():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    torch.manual_seed(0)
+    config = ModelConfig.preset("anomaly")
+    net = SGDSMNet(config)
+    for conv in net.core.convs:  # a correction that is not zero, as after training
+        torch.nn.init.normal_(conv.weight, std=0.05)
+    checkpoint = Checkpoint(net, config, {}, "0" * 64)
+    rng = np.random.default_rng(0)
+    block = rng.uniform(0.05, 0.45, size=(9, 40, 40)).astype("float32")
+    block[rng.random(block.shape) < 0.4] = NAN
+    land = np.ones((40, 40), dtype=bool)
+    exact = Predictor.from_checkpoint(checkpoint, "cpu", 1)
+    fast = Predictor.from_checkpoint(checkpoint, "cpu", 1, bfloat16=True)
+    assert (exact.amp, fast.amp) == (False, True)
+    pred, reached = exact(block, land, np.array([4]))
+    pred_bf16, reached_bf16 = fast(block, land, np.array([4]))
+    np.testing.assert_array_equal(reached, reached_bf16)
+    gap = reached & np.isnan(block[4])
+    difference = np.abs(pred_bf16 - pred)[gap]
+    assert 0 < difference.max() < 2e-3  # bf16 ran, and changed the values only in the noise

@@ -126,3 +126,22 @@ def test_the_stac_item_opens_the_newest_version_and_names_its_granules(setup: Se
     assert props["sgdsm:version"] == 2 and props["sgdsm:last_final_day"] == "2015-03-27"
     assert [g["change"] for g in props["sgdsm:version_granules"]] == ["new"]
     assert collection["assets"]["zarr"]["href"] == asset["href"]
+
+
+def test_a_bfloat16_fill_records_its_precision_and_its_updates_keep_it(setup: Setup):
+    shutil.rmtree(setup.product)
+    setup.fill(setup.product, "--bfloat16")
+    setup.add_days(1)
+    summary = setup.update()
+    assert summary.version == 2
+    history = Repository(Location(str(setup.product))).history()
+    assert [record["bfloat16"] for record in history] == [True, True]
+    batch = setup.root / "batch"
+    setup.fill(batch, "--bfloat16")  # the same precision gives the same bits
+    assert_bitwise(open_seamless(str(setup.product)), open_seamless(str(batch)))
+    exact = setup.root / "exact"
+    setup.fill(exact)
+    assert Repository(Location(str(exact))).history()[-1]["bfloat16"] is False
+    sm, sm_bf16 = open_seamless(str(exact))["sm"].values, open_seamless(str(batch))["sm"].values
+    assert not np.array_equal(sm, sm_bf16, equal_nan=True)  # bf16 ran
+    np.testing.assert_allclose(sm_bf16, sm, atol=5e-3)  # and changed values only in the noise
