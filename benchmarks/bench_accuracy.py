@@ -123,7 +123,12 @@ def run_sgdsm(argv: list[str]) -> float:
 def trained(model: Path, argv: list[str]) -> float | None:
     """Run ``sgdsm train`` unless ``model`` already holds a checkpoint (then None: the scores
     are of the model an earlier run of the same command left)."""
-    return None if (model / "config.json").exists() else run_sgdsm(argv)
+    if (model / "config.json").exists():
+        print(
+            f"{model}: a checkpoint is there; scoring it instead of training (delete it to train)"
+        )
+        return None
+    return run_sgdsm(argv)
 
 
 def methods(model_dir: Path, valid_range: tuple[float, float], sm: Any = None) -> dict:
@@ -338,7 +343,10 @@ def run(quick: bool) -> list[dict]:
 def run_parts(
     work: Path, parts: tuple[str, ...], settings: Settings, builtin: str = BUILTIN
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {"settings": dataclasses.asdict(settings)}
+    results: dict[str, Any] = {
+        "settings": dataclasses.asdict(settings),
+        "peer": gapfilled.GapfilledConfig().describe(),
+    }
     if "real" in parts:
         results["real"] = real_part(work, settings)
     if "synthetic" in parts:

@@ -46,9 +46,10 @@ class DemoConfig:
         start, end: synthetic period; several months so that windows and validation have room.
         variable: LPRM band for real files (the shipped sample holds only X band everywhere).
         real_model: the model that fills real files (the shipped LPRM X-band model).
-        real_validate_args: extra validate options for real files: the last five days. The
-            default model was trained on all 15 shipped days, so these scores are in sample;
-            its recipe's scores on days it never saw are in docs/model.md.
+        real_validate_args: extra validate options for real files: the last five days, and the
+            GAPFILLED peer beside the baselines. The default model was trained on all 15 shipped
+            days, so these scores are in sample; its recipe's scores on days it never saw are
+            in docs/model.md.
         train_args, fill_args, validate_args: extra options of those steps.
     """
 

@@ -33,7 +33,7 @@ NAME = "DCT-PLS, GAPFILLED configuration (pytesmo)"
 
 @dataclass(frozen=True)
 class GapfilledConfig:
-    """How the peer is run; recorded beside its scores so the table says what was compared.
+    """How the peer is run (:meth:`describe` says it in words, for records beside its scores).
 
     Attributes:
         span_days: days on each side of the filled day that the 3-D smoother reads.
