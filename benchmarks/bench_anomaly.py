@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -96,6 +95,9 @@ def flop_parts(model: Any, data: torch.Tensor, mask: torch.Tensor) -> dict[str, 
     }
 
 
+MATMULS = {"matmul": "float32 matmul, same run", "matmul_bf16": "bfloat16 matmul, same run"}
+
+
 def run(quick: bool) -> list[dict]:
     """The benchmark-runner entry point (benchmarks/common.py describes the convention)."""
     from benchmarks.gpu import fillable_cells, tiled_input_cells
@@ -131,6 +133,22 @@ def run(quick: bool) -> list[dict]:
         )
     pixels = workload.pixel_days
     matmul = seconds["matmul"].map(lambda s: 2 * MATMUL_SIDE**3 / s)
+    matmul16 = seconds["matmul_bf16"].map(lambda s: 2 * MATMUL_SIDE**3 / s)
+
+    def rate_ratio(name: str, forward: str, reference: str, note: str) -> dict:
+        """The forward pass's FLOP rate over a matmul's, per round of the same run."""
+        return result(
+            name,
+            per_round(
+                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
+                seconds[forward],
+                seconds[reference],
+            ),
+            "ratio",
+            reference=MATMULS[reference],
+            note=note,
+        )
+
     rows = [
         result(f"FLOPs per output px-day: {name}", value, "FLOP", note=note)
         for name, value, note in (
@@ -152,38 +170,18 @@ def run(quick: bool) -> list[dict]:
             "px-day/s",
         ),
         result("float32 matmul, 1 thread", matmul.map(lambda f: f / 1e9), "GFLOP/s"),
-        result(
-            "forward FLOP rate / matmul FLOP rate",
-            per_round(
-                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
-                seconds["predict"],
-                seconds["matmul"],
-            ),
-            "ratio",
-            reference="float32 matmul, same run",
-            note="target >= 0.5",
-        ),
-        result(
+        rate_ratio("forward FLOP rate / matmul FLOP rate", "predict", "matmul", "target >= 0.5"),
+        rate_ratio(
             "forward with the CNN in bfloat16: FLOP rate / float32 matmul FLOP rate",
-            per_round(
-                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
-                seconds["predict_bf16"],
-                seconds["matmul"],
-            ),
-            "ratio",
-            reference="float32 matmul, same run",
-            note="sgdsm fill --bfloat16; target >= 0.5",
+            "predict_bf16",
+            "matmul",
+            "sgdsm fill --bfloat16; target >= 0.5",
         ),
-        result(
+        rate_ratio(
             "forward with the CNN in bfloat16: FLOP rate / bfloat16 matmul FLOP rate",
-            per_round(
-                lambda s, m: total * pixels / s / (2 * MATMUL_SIDE**3 / m),
-                seconds["predict_bf16"],
-                seconds["matmul_bf16"],
-            ),
-            "ratio",
-            reference="bfloat16 matmul, same run",
-            note=f"bfloat16 matmul {np.median([2 * MATMUL_SIDE**3 / t for t in seconds['matmul_bf16'].values]) / 1e9:.0f} GFLOP/s",
+            "predict_bf16",
+            "matmul_bf16",
+            f"bfloat16 matmul {matmul16.median / 1e9:.0f} GFLOP/s",
         ),
         result(
             "CNN FLOP rate / matmul FLOP rate",

@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--name", default="lprm-x-d-025-v2")
     args = parser.parse_args()
+    target = checkpoints_dir() / args.name
+    if target.exists():  # never overwrite a shipped model: products name it by its weights
+        raise SystemExit(f"{target} exists; choose another --name or remove it first")
     store, model = args.work / "lprm_x.zarr", args.work / "model_all_days"
     if not store.exists():
         run_sgdsm(f"-q ingest --store {store} --variable x --workers 1 {REAL_LPRM}".split())
@@ -61,8 +64,7 @@ def main() -> None:
         "command": "python benchmarks/ship_builtin.py --work WORK",
     }
     (model / CONFIG_FILE).write_bytes(json_bytes(config))
-    target = checkpoints_dir() / args.name
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True)
     for name in (WEIGHTS_FILE, CONFIG_FILE):
         shutil.copyfile(model / name, target / name)
     checkpoint = load_checkpoint(str(target))  # loads as users will: SHA-256 checked
