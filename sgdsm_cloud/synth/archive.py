@@ -102,7 +102,7 @@ def iter_days(config: SynthConfig) -> Iterator[SynthDay]:
     """Each day of the archive in order; memory stays at one day plus the weather memory."""
     field = SoilMoistureField(config.seed, config.crop)
     retrieval = RetrievalModel(config.seed, config.crop, field)
-    error = RetrievalError(config.seed, config.crop)
+    error = RetrievalError(config.seed, config.crop, config.pass_)
     lat, lon = config.crop.lat, config.crop.lon
     nan = np.float32(np.nan)
     for date in config.days:

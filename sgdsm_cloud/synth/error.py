@@ -33,12 +33,18 @@ TAIL_SHARE, TAIL_FACTOR = 0.08, 3.0
 
 
 class RetrievalError:
-    """The retrieval error of every day on one crop."""
+    """The retrieval error of every day on one crop, for one pass direction: the ascending
+    and the descending overpass of a day are two retrievals, each with its own error."""
 
-    def __init__(self, seed: int, crop: Crop) -> None:
+    def __init__(self, seed: int, crop: Crop, pass_: str = "D") -> None:
         self.seed, self.crop = seed, crop
         self.rows = np.arange(crop.rows.start, crop.rows.stop)
         self.norm = float(np.sqrt(1 - TAIL_SHARE + TAIL_SHARE * TAIL_FACTOR**2))
+        ascending = pass_ == "A"
+        self.streams = (
+            Stream.RETRIEVAL_ERROR_ASCENDING if ascending else Stream.RETRIEVAL_ERROR,
+            Stream.RETRIEVAL_ERROR_TAIL_ASCENDING if ascending else Stream.RETRIEVAL_ERROR_TAIL,
+        )
 
     def __call__(self, date: dt.date) -> np.ndarray:
         """The error field of ``date`` (lat, lon), float32 m3 m-3."""
@@ -51,11 +57,11 @@ class RetrievalError:
         synthetic files carry it as ``soil_moisture_<band>_error``."""
         key = date.toordinal()
         field = gaussian_rows(
-            self.seed, Stream.RETRIEVAL_ERROR, key, self.crop.res, ERROR_SCALE_KM, self.rows
+            self.seed, self.streams[0], key, self.crop.res, ERROR_SCALE_KM, self.rows
         )[:, self.crop.cols]
         tail = cell_uniform(
             self.seed,
-            Stream.RETRIEVAL_ERROR_TAIL,
+            self.streams[1],
             key,
             self.crop.rows,
             self.crop.cols,

@@ -14,3 +14,5 @@ class Stream(IntEnum):
     RETRIEVAL = 8
     RETRIEVAL_ERROR = 9
     RETRIEVAL_ERROR_TAIL = 10
+    RETRIEVAL_ERROR_ASCENDING = 11  # each pass has its own retrieval error on the same day
+    RETRIEVAL_ERROR_TAIL_ASCENDING = 12

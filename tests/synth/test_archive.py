@@ -48,6 +48,16 @@ def test_sm_is_the_quantised_retrieval_of_the_truth_where_observed_and_nan_off_l
     assert 0.2 < seen[:, land].mean() < 0.95  # swath stripes and retrieval failures
 
 
+def test_the_two_passes_share_the_truth_but_each_retrieval_has_its_own_error(spain):
+    ascending = synthesize(SynthConfig("2015-04-01", "2015-04-06", bbox=SPAIN, seed=7, pass_="A"))
+    np.testing.assert_array_equal(ascending.truth.values, spain.truth.values)
+    both = np.isfinite(ascending.sm.values) & np.isfinite(spain.sm.values)
+    assert both.sum() > 300  # the passes' swaths overlap on some cells
+    errors = [(ds.sm.values - ds.truth.values)[both] for ds in (spain, ascending)]
+    assert abs(np.corrcoef(*errors)[0, 1]) < 0.2  # independent retrievals
+    assert 0.5 < np.std(errors[1]) / np.std(errors[0]) < 2.0  # of the same size
+
+
 def test_same_seed_same_archive_other_seed_other_archive(spain):
     again = synthesize(SynthConfig("2015-04-01", "2015-04-06", bbox=SPAIN, seed=7))
     xr.testing.assert_equal(again[["sm", "truth"]], spain[["sm", "truth"]])
