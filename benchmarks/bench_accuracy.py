@@ -15,6 +15,12 @@ Synthetic data (part ``synthetic``): a synthetic archive (``sgdsm_cloud.synth``,
 cube; the model trains on days 1-50 and is scored on days 52-60, on simulated squares and
 against the complete truth inside the archive's real gaps.
 
+The other overpass (part ``passes``): the same synthetic archive in both passes (descending,
+the one filled, and ascending); ``anomaly`` on the descending pass alone against
+``anomaly-2pass``, which reads the ascending pass as a second input (``--other-pass``), trained
+and scored alike, with RMSE by distance to the day's nearest observation. The real LPRM files
+shared with the project are descending only, so this part runs on the synthetic archive alone.
+
 Shipped model (part ``builtin``): ``builtin:lprm-x-d-025`` without further training, on the
 real days 11-15 and on the synthetic archive (outside its domain).
 
@@ -159,6 +165,7 @@ def square_cases(
     s: Settings,
     min_halo: int = 11,
     half_window: int | None = None,
+    other_store: Path | None = None,
 ) -> list:
     """Cases of 27 x 27 squares of observed land hidden on ``days`` (crops wide enough for
     every method's reach, and at least ``min_halo`` cells around each square); windows of the
@@ -174,7 +181,15 @@ def square_cases(
     window = half_window if half_window is not None else model.half_window if model else 4
     periodic = is_global_lon(raw["lon"].values)
     dates = raw.indexes["time"]
-    return simulated_cases(raw[cube.SM], land, dates, gaps, halo, window, periodic)
+    other = _other_sm(raw, store, other_store)
+    return simulated_cases(raw[cube.SM], land, dates, gaps, halo, window, periodic, None, other)
+
+
+def _other_sm(raw: Any, store: Path, other_store: Path | None) -> Any:
+    """The other overpass's ``sm`` (checked against the raw cube), or None."""
+    if other_store is None:
+        return None
+    return cube.open_other_pass(str(other_store), None, raw, str(store))[cube.SM]
 
 
 def square_scores(
@@ -188,8 +203,10 @@ def square_scores(
     return common_support_scores(evaluate(cases, chosen, desc="squares"))
 
 
-def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int]) -> list[dict]:
-    """Every method against the synthetic truth inside the real gaps of ``days``."""
+def truth_cases_of(
+    store: Path, truth_store: Path, model_dir: Path, days: list[int], other_store: Path | None
+) -> list:
+    """Whole-grid cases of ``days``, scored on their real gaps against the synthetic truth."""
     import xarray as xr
 
     raw = cube.open_cube(str(store))
@@ -200,10 +217,16 @@ def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int
     dates = raw.indexes["time"]
     halo = max(model.receptive_radius, baselines.anomaly_reach())
     periodic = is_global_lon(raw["lon"].values)
-    cases = truth_cases(
-        raw[cube.SM], truth, land, fillable, dates, days, model.half_window, halo, periodic
+    other = _other_sm(raw, store, other_store)
+    return truth_cases(
+        raw[cube.SM], truth, land, fillable, dates, days, model.half_window, halo, periodic, other
     )
-    valid_range = schema.physical_range(raw.attrs)
+
+
+def truth_scores(store: Path, truth_store: Path, model_dir: Path, days: list[int]) -> list[dict]:
+    """Every method against the synthetic truth inside the real gaps of ``days``."""
+    cases = truth_cases_of(store, truth_store, model_dir, days, None)
+    valid_range = schema.physical_range(cube.open_cube(str(store)).attrs)
     return common_support_scores(evaluate(cases, methods(model_dir, valid_range), desc="truth"))
 
 
@@ -245,16 +268,20 @@ def real_part(work: Path, s: Settings) -> dict[str, Any]:
     }
 
 
-def write_synthetic(work: Path, s: Settings) -> tuple[Any, pd.DatetimeIndex, Path, Path]:
-    """The benchmark's synthetic archive as a raw cube and a truth store in ``work``."""
+def write_synthetic(
+    work: Path, s: Settings, pass_: str = "D"
+) -> tuple[Any, pd.DatetimeIndex, Path, Path]:
+    """The benchmark's synthetic archive (one pass) as a raw cube and a truth store in ``work``
+    (the truth is the same for both passes)."""
     from sgdsm_cloud.grid import BBox
     from sgdsm_cloud.synth import SynthConfig, synthesize
 
     bbox = BBox.parse(s.synth_bbox)
     dates = pd.date_range("2019-04-01", periods=s.synth_days, freq="D")
-    synth = SynthConfig(start=dates[0], end=dates[-1], bbox=bbox, seed=s.seed)
+    synth = SynthConfig(start=dates[0], end=dates[-1], bbox=bbox, seed=s.seed, pass_=pass_)
     ds = synthesize(synth)
-    store, truth_store = work / "synth.zarr", work / "synth_truth.zarr"
+    suffix = "" if pass_ == "D" else f"_{pass_}"
+    store, truth_store = work / f"synth{suffix}.zarr", work / "synth_truth.zarr"
     raw = ds.drop_vars("truth")
     raw.to_zarr(str(store), mode="w", encoding=cube.encoding_for(raw, cube.CubeChunks()))
     ds[["truth"]].to_zarr(str(truth_store), mode="w")
@@ -275,6 +302,94 @@ def synthetic_part(work: Path, s: Settings) -> dict[str, Any]:
         "provenance": load_checkpoint(model).provenance,
         "squares": square_scores(store, model, days, s),
         "truth_in_real_gaps": truth_scores(store, truth_store, model, days),
+    }
+
+
+TWO_PASS = "SGD-SM, both passes"
+
+
+def passes_part(work: Path, s: Settings) -> dict[str, Any]:
+    """``anomaly`` on the descending pass against ``anomaly-2pass`` with the ascending pass
+    too, on the synthetic archive: squares, truth in real gaps, and RMSE by distance."""
+    from sgdsm_cloud.validate.breakdown import distance_table
+
+    _, dates, store, truth_store = write_synthetic(work, s)
+    _, _, other, _ = write_synthetic(work, s, "A")
+    one, two = work / "model_synth", work / "model_synth_2pass"
+    first, last = f"{dates[0]:%Y-%m-%d}", f"{dates[s.synth_train_days - 1]:%Y-%m-%d}"
+    train_one = train_args(store, one, first, last, s)
+    two_pass = dataclasses.replace(s, preset="anomaly-2pass")
+    train_two = [*train_args(store, two, first, last, two_pass), "--other-pass", str(other)]
+    seconds = {"anomaly": trained(one, train_one), "anomaly-2pass": trained(two, train_two)}
+    days = list(range(s.synth_train_days + 1, s.synth_days))
+    raw = cube.open_cube(str(store))
+    valid_range = schema.physical_range(raw.attrs)
+    both = {
+        **methods(one, valid_range),
+        TWO_PASS: model_method(
+            ModelFiller.from_checkpoint(load_checkpoint(two), valid_range=valid_range)
+        ),
+    }
+    squares = evaluate(square_cases(store, two, days, s, other_store=other), both, desc="squares")
+    truth_cases_ = truth_cases_of(store, truth_store, two, days, other)
+    truth = evaluate(truth_cases_, both, desc="truth")
+    lat = raw["lat"].values
+    by_distance = {
+        name: distance_table(truth_cases_, lat, truth.pairs, name, LINEAR).to_dict("records")
+        for name in (SGDSM, TWO_PASS)
+    }
+    return {
+        "commands": [" ".join(["sgdsm", *train_one]), " ".join(["sgdsm", *train_two])],
+        "train_seconds": seconds,
+        "squares": common_support_scores(squares),
+        "truth_in_real_gaps": common_support_scores(truth),
+        "truth_by_distance": by_distance,
+        "truth_by_other_pass": by_other_pass(truth_cases_, truth.pairs),
+        "sigma": two_pass_sigma(work, s, store, two, other),
+    }
+
+
+def by_other_pass(cases: list, pairs: dict) -> list[dict]:
+    """RMSE of every method on the scored cells the other pass observed that day, and on the
+    others (``pairs`` are ``evaluate``'s on ``cases``)."""
+    seen = np.concatenate([np.isfinite(c.other[c.centre])[c.removed] for c in cases])
+    rows = []
+    for label, cells in (("other pass observed", seen), ("other pass not observed", ~seen)):
+        row: dict[str, Any] = {"cells": label}
+        for name, (pred, ref) in pairs.items():
+            ok = cells & np.isfinite(pred) & np.isfinite(ref)
+            row["N" if name == SGDSM else f"N {name}"] = int(ok.sum())
+            row[name] = float(np.sqrt(np.mean((pred[ok] - ref[ok]) ** 2)))
+        rows.append(row)
+    return rows
+
+
+def two_pass_sigma(work: Path, s: Settings, store: Path, model: Path, other: Path) -> dict:
+    """The two-pass model's error model, fitted on the five days after training (a copy of the
+    model) and scored on squares of the days after those."""
+    import shutil
+
+    from sgdsm_cloud.storage import Location
+    from sgdsm_cloud.validate.calibration import calibrate_checkpoint, collect, score_sigma
+
+    calibrated = work / "model_synth_2pass_sigma"
+    if not calibrated.exists():
+        shutil.copytree(model, calibrated)
+        days = list(range(s.synth_train_days, s.synth_train_days + 5))
+        calibrate_checkpoint(
+            Location(str(store)), Location(str(calibrated)), days, other_pass=Location(str(other))
+        )
+    scored = list(range(s.synth_train_days + 5, s.synth_days))
+    cases = square_cases(store, calibrated, scored, s, other_store=other)
+    filler = ModelFiller.from_checkpoint(load_checkpoint(calibrated))
+    scores = score_sigma(collect(cases, filler, desc="sigma"))
+    return {
+        "calibrated on": f"days {s.synth_train_days + 1}-{s.synth_train_days + 5}, squares",
+        "scored on": f"days {scored[0] + 1}-{scored[-1] + 1}, squares",
+        "N": scores.n,
+        "+-1 sigma": scores.coverage[0],
+        "+-2 sigma": scores.coverage[1],
+        "r(decile sigma, decile RMSE)": scores.spread_skill_r,
     }
 
 
@@ -316,6 +431,8 @@ TABLES = {
         "builtin",
         "synthetic_truth_in_real_gaps",
     ): "Shipped model on the synthetic archive (out of domain), truth in real gaps",
+    ("passes", "squares"): "Both passes: synthetic archive, days after training, squares",
+    ("passes", "truth_in_real_gaps"): "Both passes: synthetic archive, truth in real gaps",
 }
 
 
@@ -353,6 +470,8 @@ def run_parts(
         results["synthetic"] = synthetic_part(work, settings)
     if "builtin" in parts:
         results["builtin"] = builtin_part(work, settings, builtin)
+    if "passes" in parts:
+        results["passes"] = passes_part(work, settings)
     return results
 
 
@@ -377,7 +496,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=["real", "synthetic", "both", "builtin"],
+        choices=["real", "synthetic", "both", "builtin", "passes"],
         default="both",
         help="builtin scores the model shipped in the package (no training)",
     )
@@ -400,6 +519,14 @@ def main() -> None:
     for (part, table), title in TABLES.items():
         if part in results:
             print("\n" + markdown(title, results[part][table]))
+    passes = results.get("passes", {})
+    for name, rows in passes.get("truth_by_distance", {}).items():
+        print(f"\nRMSE by cells from the nearest observation, {name}:")
+        print(pd.DataFrame(rows).round(4).to_string(index=False))
+    if passes:
+        print("\nRMSE against the truth, by whether the other pass observed the cell:")
+        print(pd.DataFrame(passes["truth_by_other_pass"]).round(4).to_string(index=False))
+        print("\nThe two-pass model's sigma:", json.dumps(passes["sigma"]))
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
 
 

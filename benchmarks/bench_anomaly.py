@@ -82,8 +82,8 @@ def flop_parts(model: Any, data: torch.Tensor, mask: torch.Tensor) -> dict[str, 
     pixels = data.shape[0] * data.shape[-1] * data.shape[-2]
     scales = len(core.scales)
     with torch.inference_mode():
-        x, *_ = core._inputs(data[:, 0], mask[:, 0])
-    inputs = counted(lambda: core._inputs(data[:, 0], mask[:, 0])) / pixels
+        x, *_ = core._inputs(data, mask)
+    inputs = counted(lambda: core._inputs(data, mask)) / pixels
     forward = counted(lambda: core.run(data, mask, features=False)) / pixels
     predict = counted(lambda: model.predict(data, mask)) / pixels
     cnn_elementwise = counted(lambda: core.correction(x)) / pixels
@@ -111,7 +111,7 @@ def run(quick: bool) -> list[dict]:
     total = sum(parts.values())
     core = model.core
     with torch.inference_mode():
-        x, *_ = core._inputs(data[:, 0], mask[:, 0])
+        x, *_ = core._inputs(data, mask)
     left, right = torch.randn(MATMUL_SIDE, MATMUL_SIDE), torch.randn(MATMUL_SIDE, MATMUL_SIDE)
     left16, right16 = left.bfloat16(), right.bfloat16()
 

@@ -1,8 +1,9 @@
 """Speed of the model variants against each other: output px-day/s, measured in one run.
 
-Every preset (``paper``, ``small``, ``anomaly``) runs on the same 9-day windows, round-robin
-(benchmarks.common.interleaved), so load that comes and goes hits each alike; the ``anomaly``
-variant's time per output day is reported against ``paper`` and ``small``. Each preset also
+Every preset (``paper``, ``small``, ``anomaly``, ``anomaly-2pass``) runs on the same 9-day
+windows, round-robin (benchmarks.common.interleaved), so load that comes and goes hits each
+alike; the ``anomaly`` variant's time per output day is reported against ``paper`` and
+``small``, and ``anomaly-2pass`` (which reads a second pass's window too) against ``anomaly``. Each preset also
 runs with a 17-day window: the paper's 3-D network recomputes its window for every output day,
 so its cost grows with the window; the anomaly variant's 2-D network does not.
 
@@ -21,7 +22,7 @@ from benchmarks.common import interleaved, per_round, result
 from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.network import SGDSMNet
 
-PRESETS = ("paper", "small", "anomaly")
+PRESETS = ("paper", "small", "anomaly", "anomaly-2pass")
 
 
 def variant_rows(
@@ -33,14 +34,20 @@ def variant_rows(
     models, inputs = {}, {}
     for window in windows:
         workload = Workload("paper", batch, size)
-        inputs[window] = make_inputs(workload, window)
+        one = make_inputs(workload, window)
+        other = make_inputs(workload, window, seed=1)  # the other pass: gaps elsewhere
+        inputs[1, window] = one
+        inputs[2, window] = (torch.cat([one[0], other[0]], 1), torch.cat([one[1], other[1]], 1))
         for preset in PRESETS:
             torch.manual_seed(0)
             config = dataclasses.replace(ModelConfig.preset(preset), window=window)
             models[preset, window] = SGDSMNet(config).eval()
     with torch_threads(threads), torch.inference_mode():
         seconds = interleaved(
-            {key: (lambda m=m, w=key[1]: m(*inputs[w])) for key, m in models.items()},
+            {
+                key: (lambda m=m, w=key[1]: m(*inputs[m.config.passes, w]))
+                for key, m in models.items()
+            },
             warmup=warmup,
             repeats=repeats,
         )
@@ -55,11 +62,12 @@ def variant_rows(
         )
         for preset, window in models
     ]
-    for peer in ("paper", "small"):
+    pairs = (("anomaly", "paper"), ("anomaly", "small"), ("anomaly-2pass", "anomaly"))
+    for variant, peer in pairs:
         rows.append(
             result(
-                f"anomaly / {peer} {label}: time per output day (window {first})",
-                per_round(lambda a, p: a / p, seconds["anomaly", first], seconds[peer, first]),
+                f"{variant} / {peer} {label}: time per output day (window {first})",
+                per_round(lambda a, p: a / p, seconds[variant, first], seconds[peer, first]),
                 "time ratio",
                 reference=f"{peer}, same run",
             )

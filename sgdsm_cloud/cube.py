@@ -294,6 +294,37 @@ def open_cube(url: str, storage_options: dict[str, Any] | None = None, **kwargs:
     return check_contract(open_store(url, storage_options, "sgdsm ingest", **kwargs), url)
 
 
+def open_other_pass(
+    url: str, storage_options: dict[str, Any] | None, ds: xr.Dataset, source: str, **kwargs: Any
+) -> xr.Dataset:
+    """The raw cube of the other overpass at ``url``, checked against ``ds`` (the cube of the
+    pass to fill, at ``source``): the same days and grid, the other pass direction.
+
+    Two-pass models (``anomaly-2pass``) read both; a fill must see the days its model saw.
+    """
+    other = open_store(url, storage_options, "sgdsm ingest", **kwargs)
+    return check_other_pass(other, ds, url, source)
+
+
+def check_other_pass(other: xr.Dataset, ds: xr.Dataset, url: str, source: str) -> xr.Dataset:
+    """``other`` (the raw cube at ``url``) when it can be the other overpass of ``ds`` (the
+    raw cube at ``source``): the cube contract, the same days and grid, another pass."""
+    other = check_contract(other, url, "--other-pass")
+    for axis in ("time", "lat", "lon"):
+        if not np.array_equal(other[axis].values, ds[axis].values):
+            raise StoreContractError(
+                f"{url}: its {axis} axis differs from {source}'s ({other.sizes[axis]} against "
+                f"{ds.sizes[axis]} values); ingest both passes over the same days and grid"
+            )
+    passes = (ds.attrs.get("source_pass"), other.attrs.get("source_pass"))
+    if passes[0] is not None and passes[0] == passes[1]:
+        raise StoreContractError(
+            f"{url} holds the same pass ({passes[0]}) as {source}; the other overpass is its "
+            f"{'ascending' if passes[0] == 'D' else 'descending'} twin"
+        )
+    return other
+
+
 def open_store(
     url: str, storage_options: dict[str, Any] | None, written_by: str, **kwargs: Any
 ) -> xr.Dataset:

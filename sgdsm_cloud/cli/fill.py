@@ -33,6 +33,11 @@ class FillIO:
     store: Location = url("raw cube (local path, s3://...) from 'sgdsm ingest'")
     model: Location = url(MODEL_HELP, metavar="MODEL", resolve=resolve_model)
     out: Location = url("the seamless product to write (path or URL)")
+    other_pass: Location | None = url(
+        "raw cube of the other overpass over the same days and grid, which a two-pass model "
+        "(--preset anomaly-2pass in 'sgdsm train') reads",
+        required=False,
+    )
     start: Any = option(
         None, "first day to fill, YYYY-MM-DD (default: the store's first)", kind=Day
     )
@@ -57,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
     io, config = from_args(FillIO, args), from_args(FillConfig, args)
     check_reachable(io.store, must_exist=True)
     check_reachable(io.model, must_exist=True)
+    if io.other_pass is not None:
+        check_reachable(io.other_pass, must_exist=True)
     check_reachable(io.out)
     prepared = prepare_fill(  # refuses bad inputs before a cluster starts
         io.store, io.out, io.model, config, start=io.start, end=io.end, overwrite=io.overwrite,
-        attribution=from_args(Attribution, args),
+        attribution=from_args(Attribution, args), other_pass=io.other_pass,
     )  # fmt: skip
     with step_client(from_args(Cluster, args), gpu=config.gpu) as client:
         summary = execute_fill(prepared, client)

@@ -29,6 +29,11 @@ class TrainIO:
 
     store: Location = url("raw cube (local path, s3://...) from 'sgdsm ingest'")
     out: Location = url("checkpoint directory (local path or URL)")
+    other_pass: Location | None = url(
+        "raw cube of the other overpass over the same days and grid (ascending beside "
+        "descending), which --preset anomaly-2pass reads as a second input",
+        required=False,
+    )
     preset: str = option("paper", "model configuration", choices=tuple(sorted(PRESETS)))
     layers: int | None = option(None, "override the preset's layers", kind=Count)
     features: int | None = option(None, "override the preset's feature maps", kind=Count)
@@ -62,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     fields = ("layers", "features", "kernel", "window", "variant")
     overrides = {k: getattr(io, k) for k in fields if getattr(io, k) is not None}
     model_config = dataclasses.replace(ModelConfig.preset(io.preset), **overrides)
-    result = train(store, out, model_config, train_config, device=io.device)
+    result = train(
+        store, out, model_config, train_config, device=io.device, other_pass=io.other_pass
+    )
     last = result.history[-1] if result.history else None
     state = "converged" if result.converged else "stopped at the epoch limit"
     if last is not None:
@@ -76,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
             out.url,
         )
     if io.calibrate and model_config.variant == "anomaly":
-        calibrate(store, out)
+        calibrate(store, out, io.other_pass)
     return 0
 
 
-def calibrate(store: Location, out: Location) -> None:
+def calibrate(store: Location, out: Location, other_pass: Location | None = None) -> None:
     """Fit the error model of the checkpoint at ``out`` on the held-back days of ``store``."""
     from sgdsm_cloud import cube
     from sgdsm_cloud.model.checkpoint import load_checkpoint
@@ -96,7 +103,7 @@ def calibrate(store: Location, out: Location) -> None:
         )
         return
     try:
-        fitted = calibrate_checkpoint(store, out, days).calibration["fit"]
+        fitted = calibrate_checkpoint(store, out, days, other_pass=other_pass).calibration["fit"]
     except ValueError as err:  # too few held-back cells: no 27 x 27 square of observed land
         log.warning("no error model fitted (%s): filled values will have no standard error", err)
         return

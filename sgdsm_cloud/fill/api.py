@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from sgdsm_cloud import cube, schema
-from sgdsm_cloud.fill.block import TileInput, fill_block, tile_input
+from sgdsm_cloud.fill.block import OTHER_SM, TileInput, fill_block, tile_input
 from sgdsm_cloud.fill.config import FillConfig
 from sgdsm_cloud.fill.geometry import BlockSpec, tile_starts
 from sgdsm_cloud.fill.plan import FillPlan, halo_of, plan_fill
@@ -44,6 +44,7 @@ def fill_dataset(
     config: FillConfig | None = None,
     storage_options: dict[str, Any] | None = None,
     device: str | None = None,
+    other_pass: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """The seamless cube of ``raw`` from ``start`` to ``end``, lazily: sm, flag,
     sm_uncertainty, land, attrs.
@@ -59,6 +60,8 @@ def fill_dataset(
         config: tiling and layout (``FillConfig()`` by default); tiles are the result's chunks.
         storage_options: fsspec options to reach a checkpoint URL.
         device: ``"cuda"`` or ``"cpu"``; default CUDA where the computing process has it.
+        other_pass: the other overpass's raw cube (same days and grid), which a two-pass
+            model reads.
     """
     from sgdsm_cloud.model.checkpoint import (
         Checkpoint,
@@ -66,6 +69,7 @@ def fill_dataset(
         load_checkpoint,
         warn_if_out_of_domain,
     )
+    from sgdsm_cloud.model.config import check_passes
 
     config = config or FillConfig()
     cube.check_contract(raw, "raw dataset")
@@ -76,12 +80,17 @@ def fill_dataset(
         model_ref = as_location(checkpoint, storage_options)
         loaded = load_checkpoint(model_ref.url, "cpu", storage_options=model_ref.storage_options)
     warn_if_out_of_domain(loaded, raw.attrs, str(model_ref))
-    plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
+    check_passes(loaded.config, other_pass, "fill_dataset")
     source = str(raw.encoding.get("source", "in-memory dataset"))
+    if other_pass is not None:
+        other_source = str(other_pass.encoding.get("source", "the other pass's dataset"))
+        cube.check_other_pass(other_pass, raw, other_source, source)
+    plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
     result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
     sm, flag, uncertainty = _lazy_tiles(
-        raw, plan, model_ref, config.batch_size, device, schema.physical_range(raw.attrs)
-    )
+        raw, plan, model_ref, config.batch_size, device, schema.physical_range(raw.attrs),
+        other_pass,
+    )  # fmt: skip
     result[SM] = result[SM].copy(data=sm)
     result[FLAG] = result[FLAG].copy(data=flag)
     result[SM_UNCERTAINTY] = result[SM_UNCERTAINTY].copy(data=uncertainty)
@@ -97,6 +106,7 @@ def _lazy_tiles(
     batch_size: int,
     device: str | None,
     valid_range: tuple[float, float],
+    other_pass: xr.Dataset | None = None,
 ) -> tuple[Any, Any, Any]:
     """``sm``, ``flag`` and ``sm_uncertainty`` as dask arrays of one delayed task per tile,
     assembled in tile order."""
@@ -108,6 +118,8 @@ def _lazy_tiles(
         for name in (cube.SM, SM_ERROR, cube.FROZEN)
         if name in raw.variables
     }
+    if other_pass is not None:
+        arrays[OTHER_SM] = da.asarray(other_pass[cube.SM].data)
     land = np.asarray(raw[cube.LAND].values).astype(bool)
     lat, lon = raw["lat"].values, raw["lon"].values
     model = dask.delayed(model_ref, pure=True)  # one graph key shared by every tile
@@ -116,6 +128,7 @@ def _lazy_tiles(
         read = tile_input(  # the distributed fill's reads, here as dask arrays
             lambda name, key: arrays[name][key], land, lat, lon, spec, raw.sizes["time"],
             has_error=SM_ERROR in arrays, has_frozen=cube.FROZEN in arrays,
+            other_pass=OTHER_SM in arrays,
         )  # fmt: skip
         tile = dask.delayed(_fill_tile, pure=True, nout=3)(
             read, spec.to_json(), model, batch_size, device, valid_range
@@ -159,6 +172,7 @@ def _fill_tile(
         valid_range,
         None if read.error is None else np.asarray(read.error, dtype="float32"),
         read.frozen_days(spec.shape[0]),
+        other=None if read.other is None else np.asarray(read.other, dtype="float32"),
     )
     return sm, flag, uncertainty
 

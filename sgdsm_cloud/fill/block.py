@@ -46,6 +46,8 @@ from sgdsm_cloud.versioned.packs import write_pack
 from sgdsm_cloud.versioned.reader import open_refs
 from sgdsm_cloud.versioned.repository import Run
 
+OTHER_SM = "other_pass/sm"  # what tile_input's ``take`` is asked for the other overpass's sm
+
 
 @dataclass(frozen=True)
 class FillJob:
@@ -58,6 +60,7 @@ class FillJob:
         chunk_days: the product's days per chunk (forward passes never straddle one).
         base: the references (a version file) of the version a refill builds on.
         refill: the product days a refill recomputes; None: every day of each tile.
+        other_pass: the raw cube of the other overpass, which a two-pass model reads.
     """
 
     source: Location
@@ -66,6 +69,7 @@ class FillJob:
     chunk_days: int
     base: Location | None = None
     refill: tuple[int, ...] | None = None
+    other_pass: Location | None = None
 
 
 def fill_block(
@@ -81,6 +85,7 @@ def fill_block(
     chunk_days: int = 0,
     refill: np.ndarray | None = None,
     windows: bool = True,
+    other: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
     """Fill the tile of ``spec`` from its haloed input ``block``.
 
@@ -103,6 +108,8 @@ def fill_block(
         windows: run the network on the windows of the block that its gaps need
             (``geometry.needed_windows``); False: on the whole block (the same values, for
             benchmarks and debugging).
+        other: the other overpass's ``sm`` over the same block, which a two-pass model reads
+            beside ``block`` (None for one-pass models).
 
     The network runs only on the tile's days that have a gap on ``fill_land``, and on each
     such pass only over the parts of the block those gaps need: an all-ocean tile or a
@@ -129,6 +136,7 @@ def fill_block(
     if passes and predict is None:
         raise ValueError(f"tile {spec.id} has land gaps but no model was given")
     radius = predict.model.config.receptive_radius if predict is not None and windows else None
+    inputs = block if other is None else np.stack([block, other])
     computed, network_seconds = 0, 0.0
     for days in passes:  # each pass sees only the windows its needed cells need
         assert predict is not None
@@ -137,7 +145,7 @@ def fill_block(
             rows, cols = window.rows, window.cols
             started = time.perf_counter()
             result = predict.run(
-                block[:, rows, cols], land[rows, cols], days + t.start, batches=[days + t.start]
+                inputs[..., rows, cols], land[rows, cols], days + t.start, batches=[days + t.start]
             )
             network_seconds += time.perf_counter() - started
             (tile_rows, tile_cols), (out_rows, out_cols) = window.placement((y.start, x.start))
@@ -201,6 +209,12 @@ class TileStores:
         self.has_error = SM_ERROR in self.source.variables
         self.has_frozen = cube.FROZEN in self.source.variables
         self.ntime = self.source.sizes["time"]
+        self.other = None
+        if job.other_pass is not None:
+            self.other = cube.open_other_pass(
+                job.other_pass.url, job.other_pass.storage_options, self.source, job.source.url,
+                chunks=None,
+            )  # fmt: skip
         self.base = None
         if job.base is not None:
             self.base = open_refs(job.base.url, job.base.storage_options, chunks=None)
@@ -217,6 +231,7 @@ class TileInput:
         frozen: the raw ``frozen`` state on the tile's cells over its days and
             ``FROZEN_WINDOW_DAYS`` on either side, and where the tile's days start in it
             (``product.frozen_gaps`` turns it into the tile's frozen days); None without one.
+        other: the other overpass's ``sm`` over the same block (two-pass models), or None.
     """
 
     block: Any
@@ -224,6 +239,7 @@ class TileInput:
     fill_land: np.ndarray
     error: Any = None
     frozen: tuple[Any, int] | None = None
+    other: Any = None
 
     def frozen_days(self, days: int) -> np.ndarray | None:
         """The tile's ``days`` (t, y, x) that count as frozen, or None without ``frozen``."""
@@ -243,17 +259,22 @@ def tile_input(
     *,
     has_error: bool,
     has_frozen: bool,
+    other_pass: bool = False,
 ) -> TileInput:
     """The reads of ``spec``'s tile, through ``take(variable, (time, lat, lon) slices)``: the
     one place that knows which parts of the raw cube a tile needs, for the distributed fill
     (numpy, read at once) and the notebook's (dask, read when computed).
 
     Longitude runs are read one by one and concatenated, so a halo across the dateline costs
-    two small reads, never the whole row.
+    two small reads, never the whole row. With ``other_pass``, ``take(OTHER_SM, ...)`` reads
+    the other overpass's ``sm``.
     """
     t, y = slice(*spec.read_time), slice(*spec.read_lat)
     runs = [slice(*run) for run in spec.read_lon]
     block = np.concatenate([take(cube.SM, (t, y, run)) for run in runs], axis=2)
+    other = None
+    if other_pass:
+        other = np.concatenate([take(OTHER_SM, (t, y, run)) for run in runs], axis=2)
     block_land = np.concatenate([land[y, run] for run in runs], axis=1)
     write, (_, cy, cx) = spec.write_slices, spec.core_slices
     fill_land = fill_land_mask(block_land[cy, cx], lat[write["lat"]], lon[write["lon"]])
@@ -264,20 +285,21 @@ def tile_input(
     if has_frozen:
         span, first = frozen_span(days, ntime)
         frozen = (take(cube.FROZEN, (span, *cells)), first)
-    return TileInput(block, block_land, fill_land, error, frozen)
+    return TileInput(block, block_land, fill_land, error, frozen, other)
 
 
 def read_input(stores: TileStores, spec: BlockSpec) -> TileInput:
     """``spec``'s :class:`TileInput`, read from the raw cube now (float32 values)."""
-    source = stores.source
+    source, other = stores.source, stores.other
 
     def take(name: str, key: tuple[slice, ...]) -> np.ndarray:
-        values = np.asarray(source[name][key].values)
+        array = other[cube.SM] if name == OTHER_SM and other is not None else source[name]
+        values = np.asarray(array[key].values)
         return values.astype("float32", copy=False) if values.dtype.kind == "f" else values
 
     return tile_input(
         take, stores.land, stores.lat, stores.lon, spec, stores.ntime,
-        has_error=stores.has_error, has_frozen=stores.has_frozen,
+        has_error=stores.has_error, has_frozen=stores.has_frozen, other_pass=other is not None,
     )  # fmt: skip
 
 
@@ -333,6 +355,7 @@ def fill_tile(spec: BlockSpec, stores: TileStores, predict: Predictor | None) ->
     (sm, flag, uncertainty), counts = fill_block(
         read.block, read.land, read.fill_land, spec, predict, stores.valid_range, read.error,
         read.frozen_days(spec.shape[0]), chunk_days=job.chunk_days, refill=refill,
+        other=read.other,
     )  # fmt: skip
     arrays = {SM: sm, FLAG: flag, SM_UNCERTAINTY: uncertainty}
     if refill is not None:  # the days not refilled keep the values of the version before

@@ -118,6 +118,7 @@ class PreparedFill:
     replace_plain: bool
     phases: Phases
     attribution: Attribution = Attribution()
+    other_pass: Location | None = None
 
     @property
     def run_id(self) -> str:
@@ -136,17 +137,21 @@ def prepare_fill(
     end: Any = None,
     overwrite: bool = False,
     attribution: Attribution | None = None,
+    other_pass: Location | None = None,
 ) -> PreparedFill:
     """Check the output path and the inputs, load the model and plan the tiles: everything
     that can refuse a fill happens here, before a cluster starts or anything is written.
 
     ``out`` must be new, empty or a seamless product (``outputs.claim``). A product whose
     newest version is another fill is refused unless ``overwrite``: the fill is then published
-    as its next version, the earlier ones stay in its history.
+    as its next version, the earlier ones stay in its history. ``other_pass``: the raw cube of
+    the other overpass, which a two-pass model reads (same days and grid as ``source``).
     """
     from sgdsm_cloud.model.checkpoint import load_checkpoint, warn_if_out_of_domain
+    from sgdsm_cloud.model.config import check_passes
 
-    found = claim(out, SEAMLESS_OUTPUT, inputs=(source, model), option="--out")
+    inputs = (source, model) if other_pass is None else (source, model, other_pass)
+    found = claim(out, SEAMLESS_OUTPUT, inputs=inputs, option="--out")
     repository = Repository(out)
     replace_plain = found is Found.OURS and not repository.exists()
     if replace_plain and not overwrite:
@@ -162,8 +167,13 @@ def prepare_fill(
         )  # coordinates and land only
         checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
         warn_if_out_of_domain(checkpoint, raw.attrs, model.url)
+        check_passes(checkpoint.config, other_pass, "sgdsm fill")
+        if other_pass is not None:
+            cube.open_other_pass(other_pass.url, other_pass.storage_options, raw, source.url)
         plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
         fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
+        if other_pass is not None:
+            fingerprint["other_pass"] = public_url(other_pass.url)
         parent = None if replace_plain else repository.head()
         published = False
         if parent is not None:
@@ -173,7 +183,7 @@ def prepare_fill(
                 raise ConfigError(_another_fill(out, recorded, fingerprint))
     return PreparedFill(
         source, out, model, config, raw, checkpoint, plan, fingerprint, parent, published,
-        replace_plain, phases, attribution or Attribution(),
+        replace_plain, phases, attribution or Attribution(), other_pass,
     )  # fmt: skip
 
 
@@ -226,6 +236,7 @@ def execute_fill(fill: PreparedFill, client: Any = None) -> FillSummary:
         run=run,
         metadata=tuple(array_metadata(metadata).items()),
         chunk_days=plan.layout.chunks[0],
+        other_pass=fill.other_pass,
     )
     plugin = FillPlugin(
         fill.model,

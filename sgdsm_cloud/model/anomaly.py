@@ -18,6 +18,10 @@ method and learns what it misses:
    window mean of their neighbours) plus the anomaly at the second scale.
 4. **A 2-D CNN** of ``layers`` 3 x 3 convolutions and ``features`` maps reads all of these and
    predicts the correction added to the base.
+5. **The other overpass** (``passes=2``: ascending beside descending, channel 1 of the input):
+   its own same-day anomaly against its own window mean (so the passes' day/night offset
+   cancels), averaged at the same scales, and its weight sums, as more CNN inputs. AMSR2's two
+   passes see different swaths, so deep inside one pass's swath gap the other often observes.
 
 Every operation is local: a cell depends on cells at most ``context_radius(scales) + layers``
 away, which is the ``receptive_radius`` the fill's halo uses, so a tile filled alone equals the
@@ -155,6 +159,28 @@ def window_priors(data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return features, mean, any_obs
 
 
+def window_mean_of_others(data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """``(mean, observed_any)`` of the window's days other than the centre, per cell."""
+    centre = data.shape[1] // 2
+    others = [d for d in range(data.shape[1]) if d != centre]
+    count = mask[:, others].sum(dim=1)
+    mean = (data[:, others] * mask[:, others]).sum(dim=1) / count.clamp(min=1.0)
+    return mean, (count > 0).float()
+
+
+def other_pass_features(data: Tensor, mask: Tensor, kernels: Tensor) -> Tensor:
+    """The other overpass's inputs ``(N, 2 * scales + 2, H, W)`` from its window ``(N, window,
+    H, W)``: its same-day anomaly (against its own window mean) averaged at each scale, the
+    weight sums, and the anomaly and its presence on the cell itself."""
+    centre = data.shape[1] // 2
+    mean, any_obs = window_mean_of_others(data, mask)
+    today = mask[:, centre] * any_obs
+    anomaly = (data[:, centre] - mean) * today
+    smooth, density = normalized_convolution(anomaly[:, None], today[:, None], kernels)
+    on_cell = torch.stack([anomaly / ANOMALY_SPREAD, today], dim=1)
+    return torch.cat([smooth / ANOMALY_SPREAD, density, on_cell], dim=1)
+
+
 def standardise(values: Tensor) -> Tensor:
     """Soil moisture (m3 m-3) as a CNN input of order 1."""
     return (values - VALUE_CENTRE) / VALUE_SPREAD
@@ -163,15 +189,20 @@ def standardise(values: Tensor) -> Tensor:
 class AnomalyCore(nn.Module):
     """Priors + smoothed same-day anomaly + a 2-D CNN correction (see the module docstring)."""
 
-    def __init__(self, layers: int, features: int, kernel: int, scales: tuple[float, ...]) -> None:
+    def __init__(
+        self, layers: int, features: int, kernel: int, scales: tuple[float, ...], passes: int = 1
+    ) -> None:
         super().__init__()
         self.scales = tuple(float(s) for s in scales)
+        self.passes = passes
         self.kernels: Tensor
         self.register_buffer(
             "kernels", gaussian_kernels(self.scales, context_radius(self.scales)), persistent=False
         )
         self.base_scale = min(1, len(self.scales) - 1)
         inputs = len(FEATURE_NAMES) + 2 * len(self.scales) + 2  # + spatial mean fallback, weight
+        if passes == 2:
+            inputs += 2 * len(self.scales) + 2
         widths = [inputs] + [features] * (layers - 1) + [1]
         convs = [
             nn.Conv2d(widths[i], widths[i + 1], kernel, padding=kernel // 2) for i in range(layers)
@@ -186,15 +217,16 @@ class AnomalyCore(nn.Module):
         self.memory_format = torch.channels_last  # of the CNN's activations (see correction)
 
     def inputs(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(cnn_input, base, reached)`` for window tensors ``(N, window, H, W)``, in float32."""
+        """``(cnn_input, base, reached)`` for the network's input ``(N, passes, window, H, W)``,
+        in float32."""
         stacked, base, reached, _ = self._inputs(data, mask)
         return stacked, base, reached
 
     def _inputs(
-        self, data: Tensor, mask: Tensor
+        self, windows: Tensor, masks: Tensor
     ) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, ...]]:
         """:meth:`inputs` and ``(priors, density, smooth, anomaly, today)`` for the error features."""
-        data, mask = data.float(), mask.float()
+        data, mask = windows[:, 0].float(), masks[:, 0].float()
         centre = data.shape[1] // 2
         priors, mean, any_obs = window_priors(data, mask)
         # Cells no other day observes take the mean of their neighbours' window means.
@@ -210,19 +242,18 @@ class AnomalyCore(nn.Module):
         observed_today = mask[:, centre]
         reached = torch.maximum(reached_mean, observed_today)
         base = torch.where(observed_today > 0, data[:, centre], base) * reached
-        stacked = (
-            torch.cat(
-                [
-                    priors,
-                    smooth / ANOMALY_SPREAD,
-                    density,
-                    standardise(neighbour_mean) * (neighbour_weight > 0),
-                    neighbour_weight,
-                ],
-                dim=1,
+        parts = [
+            priors,
+            smooth / ANOMALY_SPREAD,
+            density,
+            standardise(neighbour_mean) * (neighbour_weight > 0),
+            neighbour_weight,
+        ]
+        if self.passes == 2:
+            parts.append(
+                other_pass_features(windows[:, 1].float(), masks[:, 1].float(), self.kernels)
             )
-            * reached[:, None]
-        )
+        stacked = torch.cat(parts, dim=1) * reached[:, None]
         return stacked, base, reached, (priors, density, smooth, anomaly, today)
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -249,7 +280,7 @@ class AnomalyCore(nn.Module):
         """``(out, reached, error_features)``: :meth:`forward` and, when ``features``, the
         ``(N, len(uncertainty.FEATURES), H, W)`` inputs of the error model (else None)."""
         with torch.autocast(data.device.type, enabled=False), record_function(PRIORS):
-            x, base, reached, parts = self._inputs(data[:, 0], mask[:, 0])
+            x, base, reached, parts = self._inputs(data, mask)
         with record_function(NETWORK):
             x = self.correction(x)
         out = (base[:, None] + ANOMALY_SPREAD * x.float()) * reached[:, None]

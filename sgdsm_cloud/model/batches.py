@@ -23,7 +23,8 @@ class Batch:
     """Network inputs and loss masks of a batch, float32 numpy arrays.
 
     Attributes:
-        data, mask: ``(B, 1, window, P, P)``; the centre day carries the simulated gaps.
+        data, mask: ``(B, passes, window, P, P)``; the centre day of pass 0 carries the
+            simulated gaps (pass 1, the other overpass when there is one, keeps all it saw).
         target: ``(B, 1, P, P)`` the real centre day (0 where unobserved).
         known: 1 where the label is known (observed land).
         gap: 1 where the label is known but hidden from the input (the simulated gap).
@@ -53,8 +54,18 @@ class Batch:
         )
 
 
-def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray, context: int = 0) -> Batch:
+def make_batch(
+    windows: np.ndarray,
+    land: np.ndarray,
+    keep: np.ndarray,
+    context: int = 0,
+    shared: np.ndarray | None = None,
+) -> Batch:
     """Build a :class:`Batch` from windows ``(B, window, S, S)`` (NaN gaps), ``land`` and ``keep``.
+
+    Windows ``(B, 2, window, S, S)`` hold the pass to fill and the other overpass: the second
+    is input alone (no label), whole but for the samples ``shared`` marks, whose simulated gap
+    hides its centre day too.
 
     ``keep`` ``(B, P, P)`` is the simulated day mask (True = observed) of the patch: the centre
     day's input keeps only its observations inside ``keep``. With ``context`` the windows are
@@ -62,6 +73,8 @@ def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray, context:
     keeps what it observed, as around a gap in a fill; the labels (``known``, ``gap``) are the
     patch's alone.
     """
+    other = windows[:, 1] if windows.ndim == 5 else None
+    windows = windows[:, 0] if windows.ndim == 5 else windows
     if context:
         ring = np.ones((len(keep), windows.shape[-1], windows.shape[-1]), dtype=bool)
         ring[:, context:-context, context:-context] = keep
@@ -71,10 +84,23 @@ def make_batch(windows: np.ndarray, land: np.ndarray, keep: np.ndarray, context:
     known = observed[:, centre] & _inner(windows.shape[-1], context)
     mask = observed.copy()
     mask[:, centre] &= keep
-    data = np.where(mask, windows, 0.0).astype("float32")
+    masks = [mask]
+    if other is not None:
+        other_mask = np.isfinite(other) & land[:, None]
+        if shared is not None:
+            other_mask[:, centre] &= keep | ~shared[:, None, None]
+        masks.append(other_mask)
+    inputs = [windows] if other is None else [windows, other]
+    data = np.stack([np.where(m, w, 0.0) for m, w in zip(masks, inputs)], axis=1)
     target = np.where(known, windows[:, centre], 0.0).astype("float32")
     gap = known & ~mask[:, centre]
-    return Batch(data[:, None], _channel(mask), target[:, None], _channel(known), _channel(gap))
+    return Batch(
+        data.astype("float32"),
+        np.stack(masks, axis=1).astype("float32"),
+        target[:, None],
+        _channel(known),
+        _channel(gap),
+    )
 
 
 def _inner(side: int, context: int) -> np.ndarray:
@@ -92,17 +118,18 @@ def _channel(flags: np.ndarray) -> np.ndarray:
 def truncate_windows(
     windows: np.ndarray, probability: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Hide the first or last ``k`` days (``k`` in 1..half window) of a random share of windows.
+    """Hide the first or last ``k`` days (``k`` in 1..half window) of a random share of windows
+    ``(n, [passes,] window, S, S)`` (the same days of both passes: a day missing from the record).
 
     The record's ends and missing days leave windows without some neighbour days in
     inference; this shows the network such windows in training too.
     """
-    half_window = windows.shape[1] // 2
+    window = windows.shape[-3]
     out = windows.copy()
     for i in np.flatnonzero(rng.random(len(windows)) < probability):
-        k = int(rng.integers(1, half_window + 1))
-        hidden = slice(windows.shape[1] - k, None) if rng.random() < 0.5 else slice(0, k)
-        out[i, hidden] = np.nan
+        k = int(rng.integers(1, window // 2 + 1))
+        hidden = slice(window - k, None) if rng.random() < 0.5 else slice(0, k)
+        out[i][..., hidden, :, :] = np.nan
     return out
 
 
@@ -143,7 +170,10 @@ def iter_slabs(
     half_window: int,
     rng: np.random.Generator,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, SampleIndex]]:
-    """``(windows, land, samples)`` per slab of centre days, slabs and samples in random order."""
+    """``(windows, land, samples)`` per slab of centre days, slabs and samples in random order.
+
+    With the other overpass (``reader.other``) the windows are ``(n, 2, window, S, S)``.
+    """
     slab_of = index.day // config.slab_days
     for slab in rng.permutation(np.unique(slab_of)):
         members = index.subset(rng.permutation(np.flatnonzero(slab_of == slab)))
@@ -153,6 +183,12 @@ def iter_slabs(
         windows, lands = cut_samples(
             days, start, members, reader.land, config.patch, half_window, config.context
         )
+        if reader.other is not None:
+            other = reader.read(start - half_window, stop + half_window, reader.other)
+            other_windows, _ = cut_samples(
+                other, start, members, reader.land, config.patch, half_window, config.context
+            )
+            windows = np.stack([windows, other_windows], axis=1)
         yield windows, lands, members
 
 
@@ -163,15 +199,19 @@ def iter_batches(
     rng: np.random.Generator,
     truncate_probability: float = 0.0,
     context: int = 0,
+    shared_gap: float = 0.0,
 ) -> Iterator[Batch]:
     """Batches of ``batch_size`` with simulated gaps (and truncated windows, see
-    :func:`truncate_windows`); a last partial batch only if it is the only one."""
+    :func:`truncate_windows`); a last partial batch only if it is the only one. With the other
+    pass, a ``shared_gap`` share of the samples' gaps hide its centre day too."""
     pending: list[Batch] = []
     count, emitted = 0, False
     for windows, lands, members in slabs:
         if truncate_probability > 0:
             windows = truncate_windows(windows, truncate_probability, rng)
-        pending.append(make_batch(windows, lands, library.draw(rng, members.day), context))
+        keep = library.draw(rng, members.day)
+        shared = rng.random(len(members)) < shared_gap if windows.ndim == 5 else None
+        pending.append(make_batch(windows, lands, keep, context, shared))
         count += len(members)
         while count >= batch_size:
             merged = Batch.concat(pending)

@@ -37,6 +37,9 @@ class ModelConfig:
             by a 2-D CNN; :mod:`sgdsm_cloud.model.anomaly`).
         scales: widths (cells) of the Gaussian weights over which the ``anomaly`` variant
             averages the centre day's anomaly; empty for the other variants.
+        passes: 1, or 2 for an ``anomaly`` network that also reads the other overpass of the
+            same days (ascending beside descending): its input's channel 1, whose swaths and
+            retrieval failures fall elsewhere (:mod:`sgdsm_cloud.model.anomaly`).
     """
 
     layers: int = 11
@@ -45,6 +48,7 @@ class ModelConfig:
     window: int = 9
     variant: str = "paper"
     scales: tuple[float, ...] = ()
+    passes: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scales", tuple(float(s) for s in self.scales))
@@ -68,6 +72,11 @@ class ModelConfig:
                 "model 'scales' must be positive widths in cells for the anomaly variant and "
                 f"empty for the others, got {list(self.scales)} for {self.variant!r}"
             )
+        if self.passes not in (1, 2) or (self.passes == 2 and self.variant != "anomaly"):
+            raise ConfigError(
+                "model 'passes' must be 1, or 2 for the anomaly variant (the other overpass as "
+                f"a second input), got {self.passes} for {self.variant!r}"
+            )
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise ConfigError(f"model 'kernel' must be a positive odd number, got {self.kernel}")
         if self.window < 1 or self.window % 2 == 0:
@@ -89,7 +98,8 @@ class ModelConfig:
 
     @classmethod
     def preset(cls, name: str) -> ModelConfig:
-        """``paper`` (the default), ``small`` (CPU demos and tests), ``released`` or ``anomaly``."""
+        """``paper`` (the default), ``small`` (CPU demos and tests), ``released``, ``anomaly`` or
+        ``anomaly-2pass`` (``anomaly`` reading the other overpass too)."""
         try:
             return cls(**PRESETS[name])
         except KeyError:
@@ -98,7 +108,11 @@ class ModelConfig:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
+        """JSON fields; ``passes`` only when 2, so one-pass checkpoints keep their bytes."""
+        data = json_fields(self)
+        if self.passes == 1:
+            del data["passes"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -111,6 +125,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "released": {"layers": 11, "features": 64, "variant": "released"},
     "anomaly": {"layers": 6, "features": 32, "variant": "anomaly", "scales": (2.0, 4.0, 8.0)},
 }
+PRESETS["anomaly-2pass"] = {**PRESETS["anomaly"], "passes": 2}
+
+
+def check_passes(config: ModelConfig, other_pass: object | None, command: str) -> None:
+    """A two-pass model needs the other overpass's raw cube, and only it takes one."""
+    if config.passes == 2 and other_pass is None:
+        raise ConfigError(
+            f"{command}: this model reads both overpasses (passes 2); give the raw cube of the "
+            "other pass with --other-pass"
+        )
+    if config.passes == 1 and other_pass is not None:
+        raise ConfigError(
+            f"{command}: --other-pass was given, but this model reads one pass; train one with "
+            "--preset anomaly-2pass to use the other overpass"
+        )
 
 
 def context_radius(scales: tuple[float, ...]) -> int:
@@ -163,6 +192,12 @@ class TrainConfig:
     )
     gap_library_size: int = option(
         4946, "simulated gap masks kept, split evenly over strata (released code: 4946)", kind=Count
+    )
+    shared_gap: float = option(
+        0.5,
+        "two-pass models: share of training samples whose simulated gap also hides the other "
+        "pass's same day, as retrieval failures that hit both passes do (frozen soil, dense "
+        "vegetation, interference), so the network learns to fill without the other pass too",
     )
     truncate_probability: float = option(
         0.25,
@@ -235,6 +270,10 @@ class TrainConfig:
                 )
         if self.context < 0:
             raise ConfigError(f"training option 'context' must be >= 0, got {self.context}")
+        if not 0.0 <= self.shared_gap <= 1.0:
+            raise ConfigError(
+                f"training option 'shared_gap' must be in [0, 1], got {self.shared_gap}"
+            )
         if not 0.0 <= self.truncate_probability <= 1.0:
             raise ConfigError(
                 "training option 'truncate_probability' must be in [0, 1], "

@@ -18,22 +18,25 @@ from sgdsm_cloud.model.network import SGDSMNet
 def window_arrays(
     sm: np.ndarray, land: np.ndarray, centre_days: Sequence[int], half_window: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(data, mask)`` of shape ``(n, 1, 2 * half_window + 1, H, W)`` float32.
+    """``(data, mask)`` of shape ``(n, passes, 2 * half_window + 1, H, W)`` float32.
 
-    ``mask`` is 1 where ``sm`` is finite on land; ``data`` is ``sm`` there and 0 elsewhere.
-    Days outside ``[0, T)`` are unobserved.
+    ``sm`` is ``(T, H, W)`` (one pass) or ``(passes, T, H, W)`` (the pass to fill, then the
+    other overpass of the same days). ``mask`` is 1 where ``sm`` is finite on land; ``data``
+    is ``sm`` there and 0 elsewhere. Days outside ``[0, T)`` are unobserved.
     """
-    ntime = sm.shape[0]
+    by_pass = sm[None] if sm.ndim == 3 else sm
+    ntime = by_pass.shape[1]
     window = 2 * half_window + 1
-    data = np.zeros((len(centre_days), 1, window) + sm.shape[1:], dtype="float32")
+    shape = (len(centre_days), by_pass.shape[0], window) + by_pass.shape[2:]
+    data = np.zeros(shape, dtype="float32")
     mask = np.zeros_like(data)
     for i, centre in enumerate(centre_days):
         first, last = max(centre - half_window, 0), min(centre + half_window + 1, ntime)
-        days = sm[first:last]
+        days = by_pass[:, first:last]
         valid = np.isfinite(days) & land
         offset = first - (centre - half_window)
-        mask[i, 0, offset : offset + last - first] = valid
-        data[i, 0, offset : offset + last - first] = np.where(valid, days, 0.0)
+        mask[i, :, offset : offset + last - first] = valid
+        data[i, :, offset : offset + last - first] = np.where(valid, days, 0.0)
     return data, mask
 
 
@@ -42,7 +45,8 @@ def predict_days(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw network output for each centre day: ``(pred (n, H, W) float32, reached (n, H, W) bool)``.
 
-    ``sm`` is ``(T, H, W)`` float32 with NaN gaps, ``land`` ``(H, W)`` bool (only land cells
+    ``sm`` is ``(T, H, W)`` (or ``(passes, T, H, W)``, :func:`window_arrays`) float32 with NaN
+    gaps, ``land`` ``(H, W)`` bool (only land cells
     are input), ``centre_days`` indices into ``T``; ``options`` are :func:`run_days`'s
     (``batch_size``, ``device``, ``amp``). Spatial borders are zero-padded (unobserved):
     callers that cut blocks add a halo of ``config.receptive_radius`` cells.
@@ -95,13 +99,14 @@ def run_days(
         batches = [centre_days[i : i + step] for i in range(0, len(centre_days), step)]
     passes = [[int(d) for d in batch] for batch in batches if len(batch)]
     centre_days = [d for batch in passes for d in batch]
-    bad = [d for d in centre_days if not 0 <= d < sm.shape[0]]
+    ntime, cells = sm.shape[-3], sm.shape[-2:]
+    bad = [d for d in centre_days if not 0 <= d < ntime]
     if bad:
-        raise ValueError(f"centre days {bad[:5]} are outside the array's {sm.shape[0]} days")
+        raise ValueError(f"centre days {bad[:5]} are outside the array's {ntime} days")
     device = torch.device(device)
     model = model.to(device).eval()
     land = np.asarray(land, dtype=bool)
-    pred = np.empty((len(centre_days),) + sm.shape[1:], dtype="float32")
+    pred = np.empty((len(centre_days),) + cells, dtype="float32")
     reached = np.empty(pred.shape, dtype=bool)
     want_sigma = extra == "sigma" and model.uncertainty is not None
     sigma = np.empty(pred.shape, dtype="float32") if want_sigma else None

@@ -1,7 +1,8 @@
 """The SGD-SM network: partial convolutions over a window of days, output for the centre day.
 
-``SGDSMNet(config).forward(data, mask)`` takes ``data, mask`` of shape ``(N, 1, window, H, W)``
-(``data`` is 0 where ``mask`` is 0) and returns ``(out, out_mask)``, each ``(N, 1, H, W)``: the
+``SGDSMNet(config).forward(data, mask)`` takes ``data, mask`` of shape ``(N, passes, window, H,
+W)`` (``data`` is 0 where ``mask`` is 0; ``passes`` is 1 but for ``anomaly-2pass``, whose
+channel 1 is the other overpass) and returns ``(out, out_mask)``, each ``(N, 1, H, W)``: the
 raw output for the centre day and where it is defined (some valid input within reach). The
 network is fully convolutional: any ``H, W`` works; borders are zero-padded (unobserved).
 
@@ -52,7 +53,9 @@ class SGDSMNet(nn.Module):
         elif config.variant == "released":
             self.core = ReleasedCore(config)
         else:
-            self.core = AnomalyCore(config.layers, config.features, config.kernel, config.scales)
+            self.core = AnomalyCore(
+                config.layers, config.features, config.kernel, config.scales, config.passes
+            )
 
     def forward(self, data: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         _check_shapes(self.config, data, mask)
@@ -102,10 +105,10 @@ class SGDSMNet(nn.Module):
 
 
 def _check_shapes(config: ModelConfig, data: Tensor, mask: Tensor) -> None:
-    expected = (1, config.window)
+    expected = (config.passes, config.window)
     if data.dim() != 5 or tuple(data.shape[1:3]) != expected or data.shape != mask.shape:
         raise ValueError(
-            f"data and mask must both have shape (N, 1, {config.window}, H, W); "
+            f"data and mask must both have shape (N, {config.passes}, {config.window}, H, W); "
             f"got {tuple(data.shape)} and {tuple(mask.shape)}"
         )
 

@@ -48,19 +48,23 @@ class DayReader:
     """Reads day ranges of ``sm`` from a (lazily opened) raw cube; days outside the period are NaN.
 
     Day numbers are relative to the period start. ``land`` is loaded once (it is 2-D).
+    ``other`` is the other overpass's ``sm`` on the same days and grid, for two-pass models.
     """
 
-    def __init__(self, ds: xr.Dataset, period: Period) -> None:
+    def __init__(self, ds: xr.Dataset, period: Period, other: xr.Dataset | None = None) -> None:
         self.sm = ds["sm"]
+        self.other = other["sm"] if other is not None else None
         self.period = period
         self.land = np.asarray(ds["land"].values).astype(bool)
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Days ``start .. stop - 1`` as ``(days, H, W)`` float32, NaN outside the period."""
+    def read(self, start: int, stop: int, sm: xr.DataArray | None = None) -> np.ndarray:
+        """Days ``start .. stop - 1`` of ``sm`` (default: the pass to fill) as ``(days, H, W)``
+        float32, NaN outside the period."""
+        source = self.sm if sm is None else sm
         out = np.full((stop - start,) + self.land.shape, np.nan, dtype="float32")
         lo, hi = max(start, 0), min(stop, self.period.count)
         if lo < hi:
-            days = self.sm.isel(time=slice(self.period.first + lo, self.period.first + hi))
+            days = source.isel(time=slice(self.period.first + lo, self.period.first + hi))
             out[lo - start : hi - start] = np.asarray(days.values, dtype="float32")
         return out
 

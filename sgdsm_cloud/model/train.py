@@ -24,13 +24,13 @@ import pandas as pd
 import torch
 
 from sgdsm_cloud import __version__
-from sgdsm_cloud.cube import open_cube
+from sgdsm_cloud.cube import open_cube, open_other_pass
 from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.metrics import score
 from sgdsm_cloud.model import resume
 from sgdsm_cloud.model.batches import Batch, iter_batches, iter_slabs
 from sgdsm_cloud.model.checkpoint import CHECKPOINT, save_checkpoint, trained_on
-from sgdsm_cloud.model.config import ModelConfig, TrainConfig
+from sgdsm_cloud.model.config import ModelConfig, TrainConfig, check_passes
 from sgdsm_cloud.model.gaps import GapLibrary
 from sgdsm_cloud.model.loss import sgdsm_loss
 from sgdsm_cloud.model.network import SGDSMNet
@@ -84,18 +84,21 @@ def train(
     train_config: TrainConfig,
     *,
     device: str = "auto",
+    other_pass: Location | None = None,
 ) -> TrainResult:
     """Train (or resume training) a model on ``store`` and write checkpoints to ``out``.
 
     ``out`` must be new, empty, or a checkpoint folder 'sgdsm train' wrote (``outputs.claim``).
+    ``other_pass`` is the raw cube of the other overpass, which a two-pass model reads too.
     """
-    claim(out, CHECKPOINT, inputs=(store,))
+    check_passes(model_config, other_pass, "sgdsm train")
+    claim(out, CHECKPOINT, inputs=(store,) if other_pass is None else (store, other_pass))
     cfg = train_config
     torch_device = resolve_device(device)
     state = resume.load_state(out)
     if state is not None:
         _check_resumable(state, model_config, train_config, out)
-    data = _prepare_data(store, cfg, model_config.half_window, str(torch_device))
+    data = _prepare_data(store, cfg, model_config.half_window, str(torch_device), other_pass)
 
     torch.manual_seed(cfg.seed)
     model = SGDSMNet(model_config).to(torch_device)
@@ -145,13 +148,18 @@ class TrainingData:
     provenance: dict[str, Any]
 
 
-def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: str) -> TrainingData:
+def _prepare_data(
+    store: Location, cfg: TrainConfig, half_window: int, device: str, other: Location | None
+) -> TrainingData:
     """Open the store lazily, scan the period, split by time and build the validation set."""
     ds = open_cube(store.url, store.storage_options, chunks=None)
+    other_ds = None
+    if other is not None:
+        other_ds = open_other_pass(other.url, other.storage_options, ds, store.url, chunks=None)
     time_index = ds.indexes["time"]
     assert isinstance(time_index, pd.DatetimeIndex)  # a cube's days decode to datetime64
     period = resolve_period(time_index, cfg.start, cfg.end, store.url)
-    reader = DayReader(ds, period)
+    reader = DayReader(ds, period, other_ds)
     dates = time_index[period.first : period.first + period.count]
     index, library = scan(reader, cfg, half_window, np.random.default_rng([cfg.seed, 0]))
     split = split_days(period.count, cfg.validation_fraction, buffer=half_window)
@@ -176,6 +184,11 @@ def _prepare_data(store: Location, cfg: TrainConfig, half_window: int, device: s
     provenance = {
         "store": store.url,
         "source": trained_on(ds.attrs),
+        **(
+            {"other_pass": {"store": other.url, "source": trained_on(other_ds.attrs)}}
+            if other is not None and other_ds is not None
+            else {}
+        ),
         "train_period": [str(dates[0].date()), str(dates[-1].date())],
         "train_centre_days": [str(dates[0].date()), str(last_train)],
         "validation_centre_days": [str(dates[split.validation_start].date()), str(dates[-1].date())]
@@ -240,8 +253,9 @@ def _train_epoch(
     model.train()
     losses = []
     batches = iter_batches(
-        slabs, data.library, cfg.batch_size, gap_rng, cfg.truncate_probability, cfg.context
-    )
+        slabs, data.library, cfg.batch_size, gap_rng, cfg.truncate_probability, cfg.context,
+        cfg.shared_gap,
+    )  # fmt: skip
     bar = progress(batches, desc=f"epoch {epoch + 1}", total=total, unit="batch")
     for batch in bar:
         tensors = _to_device(batch, device)
@@ -283,7 +297,8 @@ def _validation_set(
             np.sort(rng.choice(len(index), cfg.max_validation_samples, replace=False))
         )
     slabs = iter_slabs(reader, index, cfg, half_window, rng)
-    return Batch.concat(list(iter_batches(slabs, library, len(index), rng, 0.0, cfg.context)))
+    batches = iter_batches(slabs, library, len(index), rng, 0.0, cfg.context, cfg.shared_gap)
+    return Batch.concat(list(batches))
 
 
 def _evaluate(

@@ -118,6 +118,12 @@ def prepare_update(
     cube.open_cube(store.url, store.storage_options, chunks=None)  # it exists and is a raw cube
     parent = repository.load(repository.resolve())
     checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
+    if checkpoint.config.passes == 2:
+        raise ConfigError(
+            f"--model {model.url} reads both overpasses, and 'sgdsm update' keeps one raw cube "
+            "current; extend both passes' raw cubes with 'sgdsm ingest' and run 'sgdsm fill "
+            "--other-pass ... --overwrite' over the longer record instead"
+        )
     recorded = json.loads(parent.refs["zarr.json"])["attributes"].get("model_sha256")
     if recorded and recorded != checkpoint.sha256 and not options.new_model:
         raise ConfigError(

@@ -63,7 +63,7 @@ def scored_prediction(case: Case, filler: ModelFiller) -> tuple[np.ndarray, np.n
     hidden cells the model reaches and the reference scores ``(H, W)``, and the error model's
     feature maps ``(F, H, W)``."""
     result = filler.predict.run(
-        np.asarray(case.values, dtype="float32"),
+        filler.model_input(case.values, case.other),
         np.asarray(case.land, dtype=bool),
         np.array([case.centre]),
         extra="features",
@@ -121,16 +121,22 @@ def held_back_cases(
     *,
     truth: Location | None = None,
     gaps: GapConfig = CALIBRATION_GAPS,
+    other_pass: Location | None = None,
 ) -> list[Case]:
     """Cases on held-back ``days`` (indices into the raw cube), seen as in training: days after
     the last of them count as unobserved.
 
     Without ``truth``: simulated blocks (``gaps``) of observed land, scored against the hidden
     observations. With ``truth`` (a synthetic archive's truth store): the real gaps of those
-    days, scored against the truth.
+    days, scored against the truth. ``other_pass``: the other overpass's raw cube, for
+    two-pass models.
     """
     raw = cube.open_cube(store.url, store.storage_options)
     sm = raw[cube.SM].isel(time=slice(0, max(days) + 1))
+    other = None
+    if other_pass is not None:
+        other_raw = cube.open_other_pass(other_pass.url, other_pass.storage_options, raw, store.url)
+        other = other_raw[cube.SM].isel(time=slice(0, max(days) + 1))
     land = raw[cube.LAND].values.astype(bool)
     lat, lon = raw["lat"].values, raw["lon"].values
     fillable = fill_land_mask(land, lat, lon)
@@ -140,11 +146,11 @@ def held_back_cases(
     if truth is not None:
         field = truth_field(truth, lat, lon)
         return truth_cases(
-            sm, field, land, fillable, dates, days, model_config.half_window, halo, periodic
+            sm, field, land, fillable, dates, days, model_config.half_window, halo, periodic, other
         )
     drawn = draw_gaps(sm, fillable, days, gaps, np.arange(sm.sizes["time"]))
     return simulated_cases(
-        sm, land, dates, drawn, halo, model_config.half_window, periodic, fillable
+        sm, land, dates, drawn, halo, model_config.half_window, periodic, fillable, other
     )
 
 
@@ -157,6 +163,7 @@ def calibrate_checkpoint(
     gaps: GapConfig = CALIBRATION_GAPS,
     write: bool = True,
     batch_size: int = 8,
+    other_pass: Location | None = None,
 ) -> ErrorModel:
     """Fit the error model of an ``anomaly`` checkpoint on held-back ``days`` of ``store`` and,
     with ``write``, store it in the checkpoint's config.json (the weights stay as they are).
@@ -173,7 +180,9 @@ def calibrate_checkpoint(
         checkpoint, batch_size=batch_size, valid_range=schema.physical_range(raw.attrs)
     )
     while True:  # squares as large as the held-back days hold enough of
-        cases = held_back_cases(store, checkpoint.config, days, truth=truth, gaps=gaps)
+        cases = held_back_cases(
+            store, checkpoint.config, days, truth=truth, gaps=gaps, other_pass=other_pass
+        )
         samples = collect(cases, filler, desc="calibration")
         if truth is not None or len(samples) >= MIN_CELLS or gaps.size <= MIN_SQUARE:
             break

@@ -69,9 +69,11 @@ def simulated_cases(
     half_window: int,
     periodic: bool,
     fill_land: np.ndarray | None = None,
+    other: xr.DataArray | None = None,
 ) -> list[Case]:
     """One case per simulated block (see the module docstring); ``fill_land``: the cells the
-    product fills (default: all of ``land``)."""
+    product fills (default: all of ``land``); ``other``: the other overpass's ``sm``, for
+    two-pass models (read whole: its observations are not hidden)."""
     shape = land.shape
     cases = []
     for day_gaps in gaps:
@@ -98,6 +100,7 @@ def simulated_cases(
                     removed,
                     original,
                     None if fill_land is None else crop.take(fill_land),
+                    None if other is None else read_days(other, window, crop),
                 )
             )
     return cases
@@ -113,8 +116,10 @@ def truth_cases(
     half_window: int,
     halo: int = 0,
     periodic: bool = False,
+    other: xr.DataArray | None = None,
 ) -> list[Case]:
-    """One whole-grid case per day, scored on the real gaps of fillable land against the truth.
+    """One whole-grid case per day, scored on the real gaps of fillable land against the truth
+    (``other``: the other overpass's ``sm``, for two-pass models).
 
     The crop is the whole grid plus ``halo`` columns wrapped across the dateline when
     ``periodic`` (the methods then see what ``sgdsm fill`` sees there); only the grid itself is
@@ -126,7 +131,8 @@ def truth_cases(
     core[crop.core] = True
     cases = []
     for day in days:
-        values = read_days(sm, np.arange(day - half_window, day + half_window + 1), crop)
+        window = np.arange(day - half_window, day + half_window + 1)
+        values = read_days(sm, window, crop)
         removed = core & crop.take(fillable) & ~np.isfinite(values[half_window])
         reference = crop.take(truth.sel(time=dates[day]).values.astype("float32"))
         cases.append(
@@ -140,6 +146,7 @@ def truth_cases(
                 removed,
                 reference,
                 crop.take(fillable),
+                None if other is None else read_days(other, window, crop),
             )
         )
     return cases

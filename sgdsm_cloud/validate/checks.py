@@ -177,8 +177,9 @@ def _simulated_cases(ctx: Context) -> tuple[list[DayGaps], list[Case]]:
     gaps = draw_gaps(sm, ctx.fill_land, ctx.days, ctx.config.gaps, ctx.period)
     halo = max(ctx.config.context, ctx.filler.receptive_radius, anomaly_reach())
     cases = simulated_cases(
-        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic, ctx.fill_land
-    )
+        sm, ctx.land, ctx.dates, gaps, halo, ctx.filler.half_window, ctx.periodic, ctx.fill_land,
+        ctx.other,
+    )  # fmt: skip
     return gaps, cases
 
 
@@ -317,7 +318,7 @@ def truth(ctx: Context) -> Truth:
     halo = max(ctx.filler.receptive_radius, anomaly_reach())
     cases = truth_cases(
         ctx.raw[cube.SM], field, ctx.land, ctx.fill_land, ctx.dates, days,
-        ctx.filler.half_window, halo, ctx.periodic,
+        ctx.filler.half_window, halo, ctx.periodic, ctx.other,
     )  # fmt: skip
     result = evaluate(cases, fillers, unavailable, desc="truth")
     by_distance = distance_table(cases, ctx.lat, result.pairs, methods.SGDSM, methods.LINEAR)

@@ -149,6 +149,10 @@ class ValidateConfig(ScoringConfig):
     truth: Location | None = url(
         "complete field of a synthetic archive (truth.zarr from 'sgdsm synth')", required=False
     )
+    other_pass: Location | None = url(
+        "raw cube of the other overpass (same days and grid), which a two-pass model reads",
+        required=False,
+    )
     insitu: Path | None = option(None, "ISMN download: folder, zip or .stm file", metavar="PATH")
     points: str | None = option(
         None,
@@ -326,6 +330,7 @@ class Context(Record):
     checkpoint: Any
     filler: ModelFiller
     product: ModelProduct | StoreProduct
+    other: xr.DataArray | None = None  # the other overpass's sm, for a two-pass model
 
     @property
     def whole_grid_ok(self) -> bool:

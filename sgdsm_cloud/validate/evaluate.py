@@ -37,6 +37,8 @@ class Case:
         reference: ``(h, w)`` reference values for the scored cells.
         fill_land: ``(h, w)`` bool, the cells the product fills (land outside the excluded
             regions); None: all of ``land``.
+        other: ``(window, h, w)`` the other overpass on the same days and cells (for two-pass
+            models; nothing hidden), or None.
     """
 
     label: str
@@ -48,6 +50,7 @@ class Case:
     removed: np.ndarray
     reference: np.ndarray
     fill_land: np.ndarray | None = None
+    other: np.ndarray | None = None
 
 
 Filler = Callable[[Case], np.ndarray]

@@ -23,7 +23,9 @@ CLIMATOLOGY = "climatology"
 
 def model_method(filler: ModelFiller) -> Filler:
     """SGD-SM run on the case's window (the product rule: observed cells kept)."""
-    return lambda case: filler.fill_window(case.values, case.land, case.centre, case.fill_land)
+    return lambda case: filler.fill_window(
+        case.values, case.land, case.centre, case.fill_land, case.other
+    )
 
 
 def store_method(product: StoreProduct) -> Filler:

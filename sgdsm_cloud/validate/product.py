@@ -98,12 +98,14 @@ class ModelFiller:
         predict: runs ``predict_days`` (device, batch size, autocast).
         half_window: days on each side of the centre day.
         receptive_radius: cells of context that reach an output cell.
+        passes: 2 when the network also reads the other overpass (:meth:`model_input`).
     """
 
     predict: Predictor
     half_window: int
     receptive_radius: int
     valid_range: tuple[float, float] = DEFAULT_RANGE
+    passes: int = 1
 
     @classmethod
     def from_checkpoint(
@@ -119,7 +121,20 @@ class ModelFiller:
             config.half_window,
             config.receptive_radius,
             valid_range,
+            config.passes,
         )
+
+    def model_input(self, values: np.ndarray, other: np.ndarray | None) -> np.ndarray:
+        """A window ``(days, H, W)`` as the network reads it, float32: for a two-pass model
+        stacked with the other overpass's window as ``(2, days, H, W)``."""
+        days = np.asarray(values, dtype="float32")
+        if self.passes == 1:
+            return days
+        if other is None:
+            raise ValueError(
+                "a two-pass model needs the other overpass of every window (--other-pass)"
+            )
+        return np.stack([days, np.asarray(other, dtype="float32")])
 
     def fill_window(
         self,
@@ -127,14 +142,14 @@ class ModelFiller:
         land: np.ndarray,
         centre: int,
         fill_land: np.ndarray | None = None,
+        other: np.ndarray | None = None,
     ) -> np.ndarray:
         """The centre day of a window as the product gives it (``product.compose``): observed
         cells kept, gaps of ``fill_land`` (default: ``land``) clamped to the valid range, NaN
         where the model does not reach. No frozen rule: a case scores gaps whose reference is
-        known liquid soil moisture."""
-        pred, reached = self.predict(
-            np.asarray(values, dtype="float32"), np.asarray(land, dtype=bool), np.array([centre])
-        )
+        known liquid soil moisture. ``other``: the other overpass's window (two-pass models)."""
+        days = self.model_input(values, other)
+        pred, reached = self.predict(days, np.asarray(land, dtype=bool), np.array([centre]))
         fillable = np.asarray(land if fill_land is None else fill_land, dtype=bool)
         sm, _ = compose(values[centre : centre + 1], fillable, pred, reached, self.valid_range)
         return sm[0]
@@ -148,6 +163,7 @@ class ModelProduct:
         land: (lat, lon) bool land mask, the network's input mask.
         fill_land: (lat, lon) bool, land outside the excluded regions (what the product fills).
         periodic: longitude wraps around.
+        other: the other overpass's ``sm`` (lazy), for two-pass models.
     """
 
     def __init__(
@@ -157,6 +173,7 @@ class ModelProduct:
         fill_land: np.ndarray,
         filler: ModelFiller,
         periodic: bool,
+        other: xr.DataArray | None = None,
     ):
         self.sm, self.land, self.fill_land, self.filler, self.periodic = (
             sm,
@@ -165,6 +182,7 @@ class ModelProduct:
             filler,
             periodic,
         )
+        self.other = other
 
     def at_cells(
         self, cells: list[tuple[int, int]], days: np.ndarray
@@ -205,7 +223,9 @@ class ModelProduct:
         self, crop: Crop, span: np.ndarray, centres: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         block = read_days(self.sm, span, crop)
-        pred, reached = self.filler.predict(block, crop.take(self.land), centres)
+        other = None if self.other is None else read_days(self.other, span, crop)
+        days = self.filler.model_input(block, other)
+        pred, reached = self.filler.predict(days, crop.take(self.land), centres)
         return compose(
             block[centres], crop.take(self.fill_land), pred, reached, self.filler.valid_range
         )

@@ -32,14 +32,20 @@ log = logging.getLogger(__name__)
 def open_context(config: ValidateConfig) -> Context:
     """Open the stores and the model, and fix the period, days and masks."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint, warn_if_out_of_domain
+    from sgdsm_cloud.model.config import check_passes
     from sgdsm_cloud.model.runner import resolve_device
 
     device = str(resolve_device(config.device))
     checkpoint = load_checkpoint(
         config.model.url, device, storage_options=config.model.storage_options
     )
+    check_passes(checkpoint.config, config.other_pass, "sgdsm validate")
     record = open_record(config, checkpoint.config.half_window)
     warn_if_out_of_domain(checkpoint, record.raw.attrs, config.model.url)
+    other = None
+    if config.other_pass is not None:
+        other_url, options = config.other_pass.url, config.other_pass.storage_options
+        other = cube.open_other_pass(other_url, options, record.raw, config.store.url)[cube.SM]
     filler = ModelFiller.from_checkpoint(
         checkpoint,
         device=device,
@@ -57,10 +63,12 @@ def open_context(config: ValidateConfig) -> Context:
         )
     else:
         product = ModelProduct(
-            record.raw[cube.SM], record.land, record.fill_land, filler, record.periodic
+            record.raw[cube.SM], record.land, record.fill_land, filler, record.periodic, other
         )
     fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    return Context(**fields, config=config, checkpoint=checkpoint, filler=filler, product=product)
+    return Context(
+        **fields, config=config, checkpoint=checkpoint, filler=filler, product=product, other=other
+    )
 
 
 def compute_validation(config: ValidateConfig, ctx: Context | None = None) -> checks.Validation:
@@ -121,7 +129,7 @@ def run_validation(config: ValidateConfig) -> Path:
 
 def inputs_of(config: ValidateConfig) -> list[Location]:
     """What a validation reads: no output may equal, contain or lie inside one of these."""
-    stores = [config.store, config.model, config.filled, config.truth]
+    stores = [config.store, config.model, config.filled, config.truth, config.other_pass]
     files = [config.insitu, config.sweep_table]
     return [s for s in stores if s] + [Location(str(f.resolve())) for f in files if f]
 
@@ -129,7 +137,7 @@ def inputs_of(config: ValidateConfig) -> list[Location]:
 def run_record(ctx: Context) -> dict[str, Any]:
     """The run's settings and provenance, without storage options (they may hold secrets)."""
     c = ctx.config
-    locations = ("store", "model", "filled", "truth")
+    locations = ("store", "model", "filled", "truth", "other_pass")
     settings = {
         f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name not in locations
     }
@@ -141,6 +149,7 @@ def run_record(ctx: Context) -> dict[str, Any]:
         "model_config": ctx.checkpoint.config.to_dict(),
         "filled": redact(c.filled.url) if c.filled else None,
         "truth": redact(c.truth.url) if c.truth else None,
+        **({"other_pass": redact(c.other_pass.url)} if c.other_pass else {}),
         "validated_days": [f"{ctx.dates[d]:%Y-%m-%d}" for d in ctx.days],
         "settings": settings,
     }

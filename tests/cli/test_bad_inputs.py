@@ -51,6 +51,8 @@ CASES = [
     ("train-layers-0", "train --store {raw} --out {new} --layers 0", USAGE, "--layers"),
     ("train-missing-store", "train --store {root}/none.zarr --out {new}", ERROR, "none.zarr"),
     ("train-into-seamless", "train --store {raw} --out {seamless}", ERROR, "seamless product"),
+    ("train-other-pass-for-one-pass", "train --store {raw} --out {new} --other-pass {raw}", ERROR, "--other-pass"),
+    ("train-other-pass-missing", "train --store {raw} --out {new} --preset anomaly-2pass --other-pass {root}/none.zarr", ERROR, "none.zarr"),
     # fill
     ("fill-into-foreign", "fill --store {raw} --model {model} --out {foreign}", ERROR, "{foreign}"),
     ("fill-into-foreign-overwrite", "fill --store {raw} --model {model} --out {foreign} --overwrite", ERROR, "{foreign}"),
@@ -67,6 +69,8 @@ CASES = [
     ("fill-days-outside", "fill --store {raw} --model {model} --out {new} --start 2030-01-01", ERROR, "--start"),
     ("fill-unknown-builtin", "fill --store {raw} --model builtin:nope --out {new}", ERROR, "builtin"),
     ("fill-batch-0", "fill --store {raw} --model {model} --out {new} --batch-size 0", USAGE, "--batch-size"),
+    ("fill-other-pass-for-one-pass", "fill --store {raw} --model {model} --out {new} --other-pass {raw}", ERROR, "--other-pass"),
+    ("fill-other-pass-missing", "fill --store {raw} --model {model} --out {new} --other-pass {root}/none.zarr", ERROR, "none.zarr"),
     # update and the product's versions
     ("update-into-foreign", "update {archive} --store {raw} --model {model} --out {foreign}", ERROR, "{foreign}"),
     ("update-without-product", "update {archive} --store {raw} --model {model} --out {new}", ERROR, "sgdsm fill"),
@@ -87,6 +91,7 @@ CASES = [
     ("validate-bad-date", "validate --store {raw} --model {model} --report {new} --start 2015-13-01", USAGE, "--start"),
     ("validate-raw-as-filled", "validate --store {raw} --model {model} --filled {raw} --report {new}", ERROR, "sgdsm fill"),
     ("validate-report-is-store", "validate --store {raw} --model {model} --report {raw}", ERROR, "is also an input"),
+    ("validate-other-pass-for-one-pass", "validate --store {raw} --model {model} --report {new} --other-pass {raw}", ERROR, "--other-pass"),
     ("sweep-into-foreign", "sweep --store {raw} --out {foreign}", ERROR, "{foreign}"),
     # publish
     ("publish-file-name", "publish --filled {seamless} --stac-out {root}/pub/mycat.json", ERROR, "--stac-out"),

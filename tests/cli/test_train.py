@@ -63,3 +63,30 @@ def test_an_anomaly_model_leaves_training_with_its_error_model(tmp_path):
     argv = ["-q", "train", "--store", store, "--out", str(no_error_model), "--no-calibrate"]
     assert main([*argv, *options.split()]) == EXIT_OK
     assert load_checkpoint(no_error_model).uncertainty is None
+
+
+def test_a_two_pass_model_trains_and_fills_with_the_other_pass(tmp_path, capsys):
+    import numpy as np
+
+    from sgdsm_cloud.product import FLAG_FILLED, open_seamless
+
+    truth, observed, land = smooth_cube(days=12, ny=44, nx=44)
+    elsewhere = np.roll(np.isfinite(observed), 12, axis=2) & land
+    store = write_cube(tmp_path / "descending.zarr", observed, land)
+    other = write_cube(tmp_path / "ascending.zarr", np.where(elsewhere, truth, np.nan), land)
+    model, out = tmp_path / "model", tmp_path / "product"
+    options = (
+        "--preset anomaly-2pass --layers 2 --features 4 --patch 16 --stride 8 "
+        "--min-label-fraction 0.5 --batch-size 8 --samples-per-epoch 8 --epochs 1 --device cpu "
+        "--validation-fraction 0.3"
+    )
+    argv = ["-q", "train", "--store", store, "--out", str(model), "--other-pass", other]
+    assert main([*argv, *options.split()]) == EXIT_OK
+    checkpoint = load_checkpoint(model)
+    assert checkpoint.config.passes == 2 and checkpoint.uncertainty is not None
+    fill = ["-q", "fill", "--store", store, "--model", str(model), "--out", str(out)]
+    assert main([*fill, "--other-pass", other, "--workers", "1"]) == EXIT_OK
+    assert (open_seamless(str(out)).flag.values == FLAG_FILLED).sum() > 500
+    capsys.readouterr()
+    assert main([*fill, "--workers", "1"]) == EXIT_ERROR  # the other pass is not optional
+    assert "--other-pass" in capsys.readouterr().err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
-from sgdsm_cloud.model.anomaly import gaussian_kernels, window_priors
+from sgdsm_cloud.model.anomaly import gaussian_kernels, other_pass_features, window_priors
 from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.network import SGDSMNet
 from sgdsm_cloud.validate import baselines
@@ -120,3 +122,60 @@ def test_training_improves_on_the_base_prediction():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+TWO_PASS = dataclasses.replace(TINY, passes=2)
+
+
+def two_pass_window(shape=(9, 30, 34), seed=0):
+    """Both passes' windows (independent gaps) as the network's ``(1, 2, ...)`` tensors."""
+    _, data, mask = window(shape, seed=seed)
+    _, other_data, other_mask = window(shape, seed=seed + 100)
+    return torch.cat([data, other_data], dim=1), torch.cat([mask, other_mask], dim=1)
+
+
+def test_other_pass_features_cancel_the_offset_between_the_passes():
+    """Day and night retrievals differ by an offset: only the other pass's anomaly is read."""
+    _, data, mask = window(seed=6)
+    kernels = gaussian_kernels(TINY.scales, 6)
+    shifted = torch.where(mask.bool(), data + 0.07, data)
+    torch.testing.assert_close(
+        other_pass_features(shifted[:, 0], mask[:, 0], kernels),
+        other_pass_features(data[:, 0], mask[:, 0], kernels),
+        rtol=0,
+        atol=1e-5,
+    )
+
+
+def test_an_untrained_two_pass_network_is_the_one_pass_base_and_the_other_pass_steers_the_cnn():
+    data, mask = two_pass_window(seed=7)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        one, _ = SGDSMNet(TINY)(data[:, :1], mask[:, :1])
+        torch.manual_seed(0)
+        two, _ = SGDSMNet(TWO_PASS)(data, mask)  # the CNN's last layer starts at zero
+        torch.testing.assert_close(two, one, rtol=0, atol=1e-6)
+        net = random_weights(SGDSMNet(TWO_PASS))
+        out, _ = net(data, mask)
+        moved = data.clone()
+        moved[:, 1, 4] = torch.where(mask[:, 1, 4].bool(), data[:, 1, 4] + 0.1, 0.0)
+        assert (net(moved, mask)[0] - out).abs().max() > 1e-3  # the other pass's day counts
+        noisy = torch.where(mask.bool(), data, torch.randn_like(data) * 10)
+        assert torch.equal(net(noisy, mask)[0], out)  # values under mask 0 count nowhere
+
+
+def test_a_two_pass_crop_with_the_receptive_radius_equals_the_whole_grid():
+    net = random_weights(SGDSMNet(TWO_PASS))
+    data, mask = two_pass_window((9, 40, 44), seed=8)
+    r = TWO_PASS.receptive_radius
+    crop = (slice(15 - r, 25 + r), slice(18 - r, 26 + r))
+    with torch.no_grad():
+        whole, _ = net(data, mask)
+        part, _ = net(data[..., crop[0], crop[1]], mask[..., crop[0], crop[1]])
+    torch.testing.assert_close(part[0, 0, r:-r, r:-r], whole[0, 0, 15:25, 18:26], atol=1e-5, rtol=0)
+
+
+def test_a_two_pass_network_refuses_one_pass_input_naming_the_shape():
+    _, data, mask = window(seed=9)
+    with pytest.raises(ValueError, match=r"\(N, 2, 9, H, W\)"):
+        SGDSMNet(TWO_PASS)(data, mask)

@@ -129,3 +129,51 @@ def test_with_context_the_gap_and_the_labels_are_the_patch_s_and_the_ring_stays_
     centre_observed = np.isfinite(windows[:, 4])
     np.testing.assert_array_equal(batch.mask[:, 0, 4][:, ring], centre_observed[:, ring])
     assert batch.mask[:, 0, 4, 0, 0].sum() == 0  # what the day did not observe stays unobserved
+
+
+def test_with_the_other_pass_it_is_input_alone_and_whole_while_the_gap_and_labels_are_pass_0s():
+    rng = np.random.default_rng(2)
+    windows = rng.uniform(0.1, 0.4, size=(3, 2, 9, 5, 5)).astype("float32")
+    windows[rng.random(windows.shape) < 0.3] = np.nan
+    land = np.ones((3, 5, 5), dtype=bool)
+    land[:, 0] = False
+    keep = rng.random((3, 5, 5)) < 0.5
+    batch = make_batch(windows, land, keep)
+    alone = make_batch(windows[:, 0], land, keep)  # what the pass to fill gives on its own
+    for name in ("target", "known", "gap"):
+        np.testing.assert_array_equal(getattr(batch, name), getattr(alone, name))
+    np.testing.assert_array_equal(batch.data[:, :1], alone.data)
+    np.testing.assert_array_equal(batch.mask[:, :1], alone.mask)
+    other_observed = np.isfinite(windows[:, 1]) & land[:, None]
+    np.testing.assert_array_equal(batch.mask[:, 1], other_observed)  # no simulated gap
+    np.testing.assert_array_equal(batch.data[:, 1][other_observed], windows[:, 1][other_observed])
+    shared = np.array([True, False, True])  # these samples' gaps hit both passes
+    both = make_batch(windows, land, keep, shared=shared)
+    expected = other_observed.copy()
+    expected[shared, 4] &= keep[shared]
+    np.testing.assert_array_equal(both.mask[:, 1], expected)
+    np.testing.assert_array_equal(both.mask[:, 0], batch.mask[:, 0])
+    assert (expected != other_observed).any()
+
+
+def test_truncation_hides_the_same_days_of_both_passes():
+    windows = np.ones((200, 2, 9, 2, 2), dtype="float32")
+    out = truncate_windows(windows, 0.5, np.random.default_rng(0))
+    hidden = np.isnan(out).all(axis=(3, 4))  # (window, pass, day)
+    np.testing.assert_array_equal(hidden[:, 0], hidden[:, 1])
+    assert 50 < hidden[:, 0].any(axis=1).sum() < 150 and not hidden[:, :, 4].any()
+
+
+def test_with_the_other_pass_each_sample_reads_both_passes_on_the_same_days_and_cells(small_cube):
+    observed, land, _ = small_cube
+    ascending = np.where(np.isnan(observed), 0.3, np.nan).astype("float32")  # sees the gaps
+    reader = DayReader(
+        in_memory_cube(observed, land), Period(0, 12), in_memory_cube(ascending, land)
+    )
+    index, _ = scan(reader, CONFIG, HW, np.random.default_rng(0))
+    windows, _, members = next(iter_slabs(reader, index, CONFIG, HW, np.random.default_rng(0)))
+    assert windows.shape[1:] == (2, 2 * HW + 1, CONFIG.patch, CONFIG.patch)
+    d, r, c = members.day[0], members.row[0], members.col[0]
+    box = (slice(None), slice(r, r + CONFIG.patch), slice(c, c + CONFIG.patch))
+    np.testing.assert_array_equal(windows[0, 0], reader.read(d - HW, d + HW + 1)[box])
+    np.testing.assert_array_equal(windows[0, 1], reader.read(d - HW, d + HW + 1, reader.other)[box])

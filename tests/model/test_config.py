@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from sgdsm_cloud.errors import ConfigError
-from sgdsm_cloud.model.config import ModelConfig, TrainConfig
+from sgdsm_cloud.model.config import ModelConfig, TrainConfig, check_passes
 
 
 def test_defaults_are_the_paper_configuration():
@@ -51,6 +51,8 @@ def test_presets():
         ({"variant": "anomaly"}, "scales"),
         ({"variant": "anomaly", "scales": (0.0,)}, "scales"),
         ({"variant": "paper", "scales": (2.0,)}, "scales"),
+        ({"variant": "anomaly", "scales": (2.0,), "passes": 3}, "passes"),
+        ({"passes": 2}, "passes"),  # only the anomaly variant reads the other overpass
     ],
 )
 def test_invalid_model_configs_name_the_key(kwargs, key):
@@ -100,6 +102,25 @@ def test_configs_round_trip_through_dicts_and_reject_unknown_keys():
     assert TrainConfig.from_dict(train.to_dict()) == train
     with pytest.raises(ConfigError, match="unknown key"):
         ModelConfig.from_dict({**model.to_dict(), "depth": 3})
+
+
+def test_the_two_pass_preset_is_anomaly_reading_the_other_overpass_and_one_pass_keeps_its_bytes():
+    anomaly, two = ModelConfig.preset("anomaly"), ModelConfig.preset("anomaly-2pass")
+    assert dataclasses.replace(two, passes=1) == anomaly and two.passes == 2
+    assert two.receptive_radius == anomaly.receptive_radius  # the same halo in a fill
+    # a one-pass config writes no 'passes' key: checkpoints saved before it keep their bytes
+    assert "passes" not in anomaly.to_dict() and two.to_dict()["passes"] == 2
+    assert ModelConfig.from_dict(two.to_dict()) == two
+    assert ModelConfig.from_dict(anomaly.to_dict()) == anomaly
+
+
+def test_a_two_pass_model_needs_the_other_pass_and_only_it_takes_one():
+    check_passes(ModelConfig.preset("anomaly-2pass"), "ascending.zarr", "sgdsm fill")
+    check_passes(ModelConfig.preset("anomaly"), None, "sgdsm fill")
+    with pytest.raises(ConfigError, match="sgdsm fill: .*--other-pass"):
+        check_passes(ModelConfig.preset("anomaly-2pass"), None, "sgdsm fill")
+    with pytest.raises(ConfigError, match="--preset anomaly-2pass"):
+        check_passes(ModelConfig.preset("anomaly"), "ascending.zarr", "sgdsm train")
 
 
 def test_same_run_ignores_only_the_epoch_limit():

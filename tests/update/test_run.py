@@ -105,6 +105,23 @@ def test_another_model_is_refused_unless_asked(setup: Setup, tmp_path):
     assert setup.update(new_model=True).version == 2
 
 
+def test_a_two_pass_model_is_refused_naming_the_way_to_extend_its_product(setup: Setup, tmp_path):
+    import torch
+
+    from sgdsm_cloud.model.checkpoint import save_checkpoint
+    from sgdsm_cloud.model.config import ModelConfig
+    from sgdsm_cloud.model.network import SGDSMNet
+
+    torch.manual_seed(6)
+    config = ModelConfig.preset("anomaly-2pass")
+    shutil.rmtree(setup.model)
+    save_checkpoint(setup.model, SGDSMNet(config), config, {"trained_on": "nothing"})
+    setup.add_days(1)
+    with pytest.raises(ConfigError, match="reads both overpasses.*--other-pass"):
+        setup.update(new_model=True)
+    assert Repository(Location(str(setup.product))).head() == 1  # nothing published
+
+
 def test_the_stac_item_opens_the_newest_version_and_names_its_granules(setup: Setup, tmp_path):
     from sgdsm_cloud.publish.api import PublishConfig, publish
 

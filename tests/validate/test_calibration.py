@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.model.checkpoint import load_checkpoint, save_checkpoint
 from sgdsm_cloud.model.config import ModelConfig
 from sgdsm_cloud.model.network import SGDSMNet
@@ -112,3 +114,33 @@ def test_a_long_record_calibrates_on_at_most_32_evenly_spaced_held_back_days():
     assert len(days) == 32 and days[0] == 2302 and days[-1] == 2555
     assert len(held_back_days(time, provenance, at_most=None)) == 2555 - 2301
     assert held_back_days(time, {}) == []
+
+
+def test_a_two_pass_model_is_calibrated_and_validated_with_the_other_pass(
+    noisy_store, tiny_land, tmp_path
+):
+    ascending = make_raw(smooth_field() + 0.02, np.roll(swath_gaps(), 5, axis=2), tiny_land)
+    ascending.attrs["source_pass"] = "A"
+    other = tmp_path / "ascending.zarr"
+    ascending.to_zarr(other, mode="w")
+    store, other_pass = Location(str(noisy_store)), Location(str(other))
+    config = dataclasses.replace(ANOMALY, passes=2)
+    cases = held_back_cases(store, config, [4, 5], gaps=GAPS, other_pass=other_pass)
+    case = cases[0]
+    assert case.other is not None and case.other.shape == case.values.shape
+    days = np.arange(case.day - case.centre, case.day + case.centre + 1)
+    rows, cols = case.crop.rows, case.crop.cols
+    seen = (days >= 0) & (days <= 5)  # in the record, and no later than the last held-back day
+    expected = ascending.sm.values[days[seen]][:, rows][:, :, cols]
+    np.testing.assert_array_equal(case.other[seen], expected)
+    assert np.isnan(case.other[~seen]).all()
+    model = tmp_path / "model"
+    save_checkpoint(model, SGDSMNet(config), config, {"note": "untrained test model"})
+    calibrate_checkpoint(store, Location(str(model)), list(range(4, 10)), gaps=GAPS,
+                         other_pass=other_pass)  # fmt: skip
+    assert load_checkpoint(model).uncertainty is not None
+    settings = validate_config(noisy_store, model, tmp_path / "report")
+    result = checks.calibration(open_context(dataclasses.replace(settings, other_pass=other_pass)))
+    assert result.summary is not None and result.errors.size > 100
+    with pytest.raises(ConfigError, match="sgdsm validate: .*--other-pass"):
+        open_context(settings)
