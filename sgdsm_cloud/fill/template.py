@@ -94,9 +94,12 @@ class ModelInfo:
 def _method_phrase(config: dict[str, Any]) -> str:
     """How the summary names the network that filled the gaps."""
     if config.get("variant") == "anomaly":
+        both = (
+            ", reading the other overpass of the same days too" if config.get("passes") == 2 else ""
+        )
         return (
             "the 'anomaly' variant of SGD-SM (per-cell priors of the window and the day's "
-            "smoothed anomaly, corrected by a 2-D CNN)"
+            f"smoothed anomaly, corrected by a 2-D CNN{both})"
         )
     return "the SGD-SM 3-D partial-convolution network"
 
