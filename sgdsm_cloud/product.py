@@ -33,6 +33,8 @@ from sgdsm_cloud.schema import (
     FROZEN_WINDOW_DAYS,
     FROZEN_YES,
     LAND,
+    OTHER_SOURCE_FILE,
+    OTHER_SOURCE_SHA256,
     PROVISIONAL,
     SM,
     SM_UNCERTAINTY,
@@ -65,7 +67,7 @@ SEAMLESS_OUTPUT = OutputKind(
     lambda name: SEAMLESS_PRODUCT.holds(name) or PLAIN_SEAMLESS.holds(name),
 )
 
-DAY_VARIABLES = (PROVISIONAL, SOURCE_FILE, SOURCE_SHA256)
+DAY_VARIABLES = (PROVISIONAL, SOURCE_FILE, SOURCE_SHA256, OTHER_SOURCE_FILE, OTHER_SOURCE_SHA256)
 LAST_FINAL_DAY, LAST_PROVISIONAL_DAY = "last_final_day", "last_provisional_day"  # root attrs
 
 

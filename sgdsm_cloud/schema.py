@@ -46,6 +46,8 @@ DAY_STATUS, SOURCE_FILE, SOURCE_SHA256, SOURCE_SIZE = (
     "day_status", "source_file", "source_sha256", "source_size"
 )  # fmt: skip
 FLAG, SM_UNCERTAINTY, PROVISIONAL = "flag", "sm_uncertainty", "provisional"  # product
+# a two-pass product's granules of the other overpass, beside the filled pass's
+OTHER_SOURCE_FILE, OTHER_SOURCE_SHA256 = "other_pass_source_file", "other_pass_source_sha256"
 
 # -- soil moisture and its range ----------------------------------------------------------------
 SM_STANDARD_NAME = "volume_fraction_of_condensed_water_in_soil"
@@ -187,6 +189,8 @@ PROVISIONAL_ATTRS = {
 }
 SOURCE_FILE_ATTRS = {"long_name": "source granule of the day (file name)"}
 SOURCE_SHA256_ATTRS = {"long_name": "SHA-256 of the day's source granule"}
+OTHER_SOURCE_FILE_ATTRS = {"long_name": "source granule of the day's other overpass (file name)"}
+OTHER_SOURCE_SHA256_ATTRS = {"long_name": "SHA-256 of the day's other-overpass granule"}
 
 
 def product_sm_attrs(raw_attrs: dict[str, Any]) -> dict[str, Any]:

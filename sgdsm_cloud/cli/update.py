@@ -34,6 +34,15 @@ class UpdateIO:
         resolve=resolve_model,
     )
     out: Location = url("the seamless product made by 'sgdsm fill'")
+    other_pass: Location | None = url(
+        "a two-pass product's raw cube of the other overpass ('sgdsm fill --other-pass')",
+        required=False,
+    )
+    other_sources: tuple[Location, ...] | None = url(
+        "where the other overpass's granules come from (as SOURCE), with --other-pass",
+        required=False,
+        metavar="SOURCE",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     io = from_args(UpdateIO, args)
     prepared = prepare_update(  # refuses bad inputs before a cluster starts
-        io.sources, io.store, io.model, io.out, from_args(UpdateOptions, args)
-    )
+        io.sources, io.store, io.model, io.out, from_args(UpdateOptions, args),
+        io.other_pass, io.other_sources or (),
+    )  # fmt: skip
     with step_client(from_args(Cluster, args), default_workers=1) as client:
         summary = execute_update(prepared, client)
     print(

@@ -86,7 +86,7 @@ def fill_dataset(
         other_source = str(other_pass.encoding.get("source", "the other pass's dataset"))
         cube.check_other_pass(other_pass, raw, other_source, source)
     plan = plan_fill(raw, halo_of(loaded.config), config, start, end)
-    result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded))
+    result = template_for(raw, plan, source, ModelInfo.from_checkpoint(loaded), other=other_pass)
     sm, flag, uncertainty = _lazy_tiles(
         raw, plan, model_ref, config.batch_size, device, schema.physical_range(raw.attrs),
         other_pass,

@@ -119,6 +119,7 @@ class PreparedFill:
     phases: Phases
     attribution: Attribution = Attribution()
     other_pass: Location | None = None
+    other_raw: Any = None  # the other overpass's raw cube, opened lazily
 
     @property
     def run_id(self) -> str:
@@ -168,8 +169,11 @@ def prepare_fill(
         checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
         warn_if_out_of_domain(checkpoint, raw.attrs, model.url)
         check_passes(checkpoint.config, other_pass, "sgdsm fill")
+        other_raw = None
         if other_pass is not None:
-            cube.open_other_pass(other_pass.url, other_pass.storage_options, raw, source.url)
+            other_raw = cube.open_other_pass(
+                other_pass.url, other_pass.storage_options, raw, source.url, chunks=None
+            )
         plan = plan_fill(raw, halo_of(checkpoint.config), config, start, end)
         fingerprint = plan.fingerprint(public_url(source.url), checkpoint.sha256, config.gpu)
         if other_pass is not None:
@@ -183,7 +187,7 @@ def prepare_fill(
                 raise ConfigError(_another_fill(out, recorded, fingerprint))
     return PreparedFill(
         source, out, model, config, raw, checkpoint, plan, fingerprint, parent, published,
-        replace_plain, phases, attribution or Attribution(), other_pass,
+        replace_plain, phases, attribution or Attribution(), other_pass, other_raw,
     )  # fmt: skip
 
 
@@ -220,7 +224,9 @@ def execute_fill(fill: PreparedFill, client: Any = None) -> FillSummary:
         if run.plan() is None:
             run.write_plan({"fingerprint": fill.fingerprint, "parent": fill.parent})
         model_info = ModelInfo.from_checkpoint(fill.checkpoint)
-        template = template_for(fill.raw, plan, fill.source.url, model_info, fill.attribution)
+        template = template_for(
+            fill.raw, plan, fill.source.url, model_info, fill.attribution, fill.other_raw
+        )
         metadata = metadata_refs(template, plan.layout)
         done = run.done()
     todo = [block for block in plan.blocks if block.id not in done]

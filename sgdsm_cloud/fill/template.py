@@ -46,6 +46,10 @@ from sgdsm_cloud.schema import (
     LAT_BOUNDS,
     LON_BOUNDS,
     METHOD_DOI,
+    OTHER_SOURCE_FILE,
+    OTHER_SOURCE_FILE_ATTRS,
+    OTHER_SOURCE_SHA256,
+    OTHER_SOURCE_SHA256_ATTRS,
     PROVISIONAL_ATTRS,
     REFERENCES,
     SM_ERROR,
@@ -178,6 +182,7 @@ def make_template(
     *,
     filled_uncertainty: bool = False,
     provisional: np.ndarray | None = None,
+    other: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """The lazy output dataset for ``raw`` (already cut to the output days): nothing computed.
 
@@ -186,7 +191,8 @@ def make_template(
     with the metadata: ``provisional`` (the days whose window is not complete yet, default
     none) and the raw cube's ``source_file``/``source_sha256`` when it has them.
     ``filled_uncertainty``: the model gives filled values a standard error (its ``comment``
-    says so, and whether observed values get the raw cube's ``sm_error``).
+    says so, and whether observed values get the raw cube's ``sm_error``). ``other``: the
+    other overpass's raw cube over the same days, whose granules a two-pass product records too.
     """
     import dask.array as da
 
@@ -209,6 +215,12 @@ def make_template(
             )
         },
     }
+    if other is not None:
+        for name, source, meta in (
+            (OTHER_SOURCE_FILE, SOURCE_FILE, OTHER_SOURCE_FILE_ATTRS),
+            (OTHER_SOURCE_SHA256, SOURCE_SHA256, OTHER_SOURCE_SHA256_ATTRS),
+        ):
+            per_day[name] = (("time",), _text(other, source, shape[0]), meta)
     return xr.Dataset(
         {
             SM: (DIMS, da.full(shape, np.nan, dtype="float32", chunks=layout.chunks), sm_meta),
@@ -238,9 +250,11 @@ def template_for(
     source_url: str,
     model: ModelInfo,
     attribution: Attribution | None = None,
+    other: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """The template of filling ``raw`` (the whole raw cube) as ``plan`` says: the days of the
-    plan, those whose window reaches past the record's end marked provisional."""
+    plan, those whose window reaches past the record's end marked provisional (``other``: the
+    other overpass's raw cube, for a two-pass model)."""
     days = raw.isel(time=plan.time_slice)
     time = pd.DatetimeIndex(days["time"].values)
     index = np.arange(plan.time_slice.start, plan.time_slice.stop)
@@ -260,6 +274,7 @@ def template_for(
         attrs,
         filled_uncertainty=model.uncertainty is not None,
         provisional=provisional,
+        other=None if other is None else other.isel(time=plan.time_slice),
     )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from sgdsm_cloud import cube
 from sgdsm_cloud.errors import ConfigError
@@ -46,6 +47,7 @@ from sgdsm_cloud.product import (
     FLAG,
     LAST_FINAL_DAY,
     LAST_PROVISIONAL_DAY,
+    OTHER_SOURCE_SHA256,
     PROVISIONAL,
     SEAMLESS_OUTPUT,
     SM,
@@ -95,6 +97,8 @@ class PreparedUpdate:
     checkpoint: Any
     parent: Version
     phases: Phases
+    other_pass: Location | None = None  # a two-pass product's other raw cube
+    other_sources: tuple[Location, ...] = ()  # and where its granules come from
 
 
 def prepare_update(
@@ -103,12 +107,18 @@ def prepare_update(
     model: Location,
     out: Location,
     options: UpdateOptions,
+    other_pass: Location | None = None,
+    other_sources: tuple[Location, ...] = (),
 ) -> PreparedUpdate:
     """Check the product, the raw cube and the model: everything that can refuse an update
-    before a cluster starts, a source is listed or anything is written."""
+    before a cluster starts, a source is listed or anything is written. A two-pass model
+    (``anomaly-2pass``) keeps the other overpass's raw cube (``other_pass``) current from
+    ``other_sources`` too."""
     from sgdsm_cloud.model.checkpoint import load_checkpoint
+    from sgdsm_cloud.model.config import check_passes
 
-    found = claim(out, SEAMLESS_OUTPUT, inputs=(store, model, *sources), option="--out")
+    inputs = (store, model, *sources, *((other_pass,) if other_pass else ()), *other_sources)
+    found = claim(out, SEAMLESS_OUTPUT, inputs=inputs, option="--out")
     repository = Repository(out)
     if found is not Found.OURS or not repository.exists():
         raise ConfigError(
@@ -118,12 +128,14 @@ def prepare_update(
     cube.open_cube(store.url, store.storage_options, chunks=None)  # it exists and is a raw cube
     parent = repository.load(repository.resolve())
     checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
-    if checkpoint.config.passes == 2:
-        raise ConfigError(
-            f"--model {model.url} reads both overpasses, and 'sgdsm update' keeps one raw cube "
-            "current; extend both passes' raw cubes with 'sgdsm ingest' and run 'sgdsm fill "
-            "--other-pass ... --overwrite' over the longer record instead"
-        )
+    check_passes(checkpoint.config, other_pass, "sgdsm update")
+    if other_pass is not None:
+        if not other_sources:
+            raise ConfigError(
+                "sgdsm update: --other-pass needs --other-sources, where the other overpass's "
+                "granules come from (files, folders or earthdata:COLLECTION)"
+            )
+        cube.open_cube(other_pass.url, other_pass.storage_options, chunks=None)
     recorded = json.loads(parent.refs["zarr.json"])["attributes"].get("model_sha256")
     if recorded and recorded != checkpoint.sha256 and not options.new_model:
         raise ConfigError(
@@ -132,8 +144,9 @@ def prepare_update(
             "the product's model, or --new-model to refill with this one"
         )
     return PreparedUpdate(
-        sources, store, model, out, options, checkpoint, parent, Phases(f"update {out.url}")
-    )
+        sources, store, model, out, options, checkpoint, parent, Phases(f"update {out.url}"),
+        other_pass, tuple(other_sources),
+    )  # fmt: skip
 
 
 def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
@@ -156,15 +169,19 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
             ),
             client=client,
         )
+        if update.other_pass is not None:
+            _ingest_other_pass(update, start, client)
     with phases("plan"):
         raw = cube.open_cube(update.store.url, update.store.storage_options, chunks=None)
+        other_raw = None
+        if update.other_pass is not None:
+            other_raw = cube.open_other_pass(
+                update.other_pass.url, update.other_pass.storage_options, raw, update.store.url,
+                chunks=None,
+            )  # fmt: skip
         first = int(np.flatnonzero(raw["time"].values == previous["time"].values[0])[0])
         plan = plan_update(
-            list(previous[SOURCE_SHA256].values),
-            list(raw[SOURCE_SHA256].values),
-            first,
-            half_window,
-            chunk_days,
+            granule_keys(previous), granule_keys(raw, other_raw), first, half_window, chunk_days
         )
     if plan.nothing_new:
         logger.info("%s: nothing new since version %d", update.out.url, update.parent.number)
@@ -179,6 +196,7 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
         update.store.url,
         ModelInfo.from_checkpoint(update.checkpoint),
         Attribution.from_attrs(previous.attrs),
+        other_raw,
     )
     dates = pd.DatetimeIndex(template["time"].values).strftime("%Y-%m-%d")
     granules = _granules(template, plan, dates)
@@ -198,6 +216,7 @@ def execute_update(update: PreparedUpdate, client: Any = None) -> UpdateSummary:
                 repository.version_url(update.parent.number), dict(update.out.storage_options)
             ),
             refill=plan.refill,
+            other_pass=update.other_pass,
         )
         plugin = FillPlugin(
             update.model,
@@ -253,11 +272,15 @@ def update(
     out: Location,
     options: UpdateOptions | None = None,
     client: Any = None,
+    other_pass: Location | None = None,
+    other_sources: tuple[Location, ...] = (),
 ) -> UpdateSummary:
     """Bring the product at ``out`` up to date (:func:`prepare_update`, then
     :func:`execute_update`); the tiles run on ``client`` (a ``distributed.Client``), or in
     this process when None."""
-    prepared = prepare_update(sources, store, model, out, options or UpdateOptions())
+    prepared = prepare_update(
+        sources, store, model, out, options or UpdateOptions(), other_pass, other_sources
+    )
     return execute_update(prepared, client)
 
 
@@ -366,9 +389,47 @@ def _layout_of(meta: dict[str, Any]) -> dict[str, Any]:
     return {"chunks": fingerprint.get("chunks"), "tiles": fingerprint.get("shards")}
 
 
+def granule_keys(ds: xr.Dataset, other: xr.Dataset | None = None) -> list[str]:
+    """What identifies each day's input: its granule's SHA-256 and, for a two-pass product,
+    the other overpass's (``ds`` a product holding both, or a raw cube and ``other`` its twin).
+    A day whose key changed, or is new, is computed again (``update.plan``)."""
+    keys = [str(h) for h in ds[SOURCE_SHA256].values]
+    if other is not None:
+        others = [str(h) for h in other[SOURCE_SHA256].values]
+    elif OTHER_SOURCE_SHA256 in ds.variables:
+        others = [str(h) for h in ds[OTHER_SOURCE_SHA256].values]
+    else:
+        return keys
+    return [f"{key}+{other_key}" for key, other_key in zip(keys, others, strict=True)]
+
+
+def _ingest_other_pass(update: PreparedUpdate, start: dt.date, client: Any) -> None:
+    """Ingest the other overpass's new and changed granules, then extend whichever raw cube
+    ends earlier with empty days to the other's last day: a two-pass model reads both cubes
+    on one time axis, and a late granule fills its empty day at a later update."""
+    assert update.other_pass is not None
+    ingest(
+        IngestConfig(
+            update.other_sources, update.other_pass, start=start,
+            recheck_days=update.options.look_back,
+        ),
+        client=client,
+    )  # fmt: skip
+    pairs = ((update.sources, update.store), (update.other_sources, update.other_pass))
+    ends = [_last_day(store) for _, store in pairs]
+    for (sources, store), end in zip(pairs, ends, strict=True):
+        if end < max(ends):
+            ingest(IngestConfig(sources, store, start=max(ends), end=max(ends)), client=client)
+
+
+def _last_day(store: Location) -> dt.date:
+    raw = cube.open_cube(store.url, store.storage_options, chunks=None)
+    return pd.Timestamp(raw["time"].values[-1]).date()
+
+
 def _run_id(update: PreparedUpdate, plan: UpdatePlan, template: Any) -> str:
     """The same update of the same version and granules: the same id (a re-run resumes)."""
-    digest = hashlib.sha256("".join(str(h) for h in template[SOURCE_SHA256].values).encode())
+    digest = hashlib.sha256("".join(granule_keys(template)).encode())
     text = json.dumps(
         {"parent": update.parent.number, "refill": plan.refill, "days": plan.days,
          "granules": digest.hexdigest(), "model": update.checkpoint.sha256},

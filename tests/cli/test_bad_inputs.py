@@ -76,6 +76,7 @@ CASES = [
     ("update-without-product", "update {archive} --store {raw} --model {model} --out {new}", ERROR, "sgdsm fill"),
     ("update-pickled-model", "update {archive} --store {raw} --model {pickled} --out {seamless}", ERROR, "pickle"),
     ("update-store-is-product", "update {archive} --store {seamless} --model {model} --out {seamless}", ERROR, "is also an input"),
+    ("update-other-pass-for-one-pass", "update {archive} --store {raw} --model {model} --out {seamless} --other-pass {raw} --other-sources {archive}", ERROR, "--other-pass"),
     ("update-look-back-0", "update {archive} --store {raw} --model {model} --out {seamless} --look-back 0", USAGE, "--look-back"),
     ("history-of-foreign", "history {foreign}", ERROR, "sgdsm fill"),
     ("history-of-raw-cube", "history {raw}", ERROR, "sgdsm fill"),

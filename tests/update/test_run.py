@@ -105,7 +105,7 @@ def test_another_model_is_refused_unless_asked(setup: Setup, tmp_path):
     assert setup.update(new_model=True).version == 2
 
 
-def test_a_two_pass_model_is_refused_naming_the_way_to_extend_its_product(setup: Setup, tmp_path):
+def test_a_two_pass_model_without_the_other_pass_is_refused(setup: Setup, tmp_path):
     import torch
 
     from sgdsm_cloud.model.checkpoint import save_checkpoint
