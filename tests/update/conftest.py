@@ -59,6 +59,11 @@ class Setup:
             shutil.copy2(path, self.feed / path.name)
         return new
 
+    def copy_to(self, root: Path) -> Setup:
+        """A copy of this setup's product, raw cubes, model and feeds under ``root``."""
+        shutil.copytree(self.root, root, symlinks=True)
+        return type(self)(root, self.archive)
+
     def location(self, path: Path) -> Location:
         return Location(str(path))
 
@@ -103,6 +108,4 @@ def update_base(tmp_path_factory) -> Setup:
 @pytest.fixture
 def setup(update_base, tmp_path) -> Setup:
     """A copy of the session's product, raw cube and feed for one test to change."""
-    copy = Setup(tmp_path / "ws", update_base.archive)
-    shutil.copytree(update_base.root, copy.root, symlinks=True)
-    return copy
+    return update_base.copy_to(tmp_path / "ws")

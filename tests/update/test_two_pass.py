@@ -60,7 +60,7 @@ def two_pass_base(update_base, tmp_path_factory) -> TwoPasses:
 
     root = tmp_path_factory.mktemp("two-pass")
     base = TwoPasses(root / "base", update_base.archive)
-    shutil.copytree(update_base.root, base.root, symlinks=True)
+    shutil.copytree(update_base.root, base.root, symlinks=True)  # the one-pass setup, then A
     shutil.rmtree(base.product)
     dates = ["--start", "2015-03-01", "--end", "2015-04-13", "--bbox=140,-30,148,-22"]
     if not base.ascending_archive.exists():
@@ -83,8 +83,8 @@ def two_pass_base(update_base, tmp_path_factory) -> TwoPasses:
 
 @pytest.fixture
 def both(two_pass_base, tmp_path) -> TwoPasses:
-    copy = TwoPasses(tmp_path / "ws", two_pass_base.archive)
-    shutil.copytree(two_pass_base.root, copy.root, symlinks=True)
+    copy = two_pass_base.copy_to(tmp_path / "ws")
+    assert isinstance(copy, TwoPasses)
     return copy
 
 
