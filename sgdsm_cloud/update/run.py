@@ -381,6 +381,7 @@ def _record(
         LAST_FINAL_DAY: template.attrs[LAST_FINAL_DAY],
         LAST_PROVISIONAL_DAY: template.attrs[LAST_PROVISIONAL_DAY],
         "source_store": public_url(update.store.url),
+        **({"other_pass_store": public_url(update.other_pass.url)} if update.other_pass else {}),
     }
 
 

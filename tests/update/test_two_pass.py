@@ -13,6 +13,7 @@ from sgdsm_cloud.errors import ConfigError
 from sgdsm_cloud.product import open_seamless
 from sgdsm_cloud.storage import Location
 from sgdsm_cloud.update.run import update
+from sgdsm_cloud.versioned.repository import Repository
 
 from .conftest import FIRST_DAYS, Setup
 from .test_run import assert_bitwise
@@ -103,6 +104,8 @@ def test_daily_updates_of_both_passes_equal_a_batch_fill_and_a_late_granule_refi
     assert "2015-04-01" in arrived.days_refilled and len(arrived.days_refilled) == 5
     updated = open_seamless(str(both.product))
     assert str(updated["other_pass_source_sha256"].values[-1]) != ""
+    repository = Repository(Location(str(both.product)))
+    assert repository.load(4).meta["other_pass_store"] == str(both.ascending_raw)
     batch = both.root / "batch"
     both.fill(batch)
     assert_bitwise(updated, open_seamless(str(batch)))
