@@ -92,6 +92,7 @@ class Settings:
     # epochs=60, validation_fraction=0.2, context=0 (early stop on validation days 9-10).
     validation_fraction: float = 0.0
     context: int = 24
+    shared_gap: float = 0.5  # two-pass training only (part passes); 0: the first two-pass run
     squares_per_day: int = 20
     synth_bbox: str = "-110,30,-80,50"
     synth_days: int = 60
@@ -113,6 +114,7 @@ def train_args(store: Path, model: Path, start: str, end: str, s: Settings) -> l
         f"--batch-size {s.batch_size} --lr {s.lr} --loss-norm {s.loss_norm} "
         f"--patience {s.patience} --lr-drops {s.lr_drops} "
         f"--validation-fraction {s.validation_fraction} --context {s.context} "
+        f"--shared-gap {s.shared_gap} "
         f"--device cpu --seed {s.seed}"
     )
     return ["-q", "train", "--store", str(store), "--out", str(model), *options.split()]
