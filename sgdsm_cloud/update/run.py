@@ -125,9 +125,13 @@ def prepare_update(
             f"--out {out.url} holds no versioned seamless product; make it once with "
             "'sgdsm fill', then keep it current with 'sgdsm update'"
         )
-    cube.open_cube(store.url, store.storage_options, chunks=None)  # it exists and is a raw cube
+    raw = cube.open_cube(store.url, store.storage_options, chunks=None)  # exists, is a raw cube
     parent = repository.load(repository.resolve())
     checkpoint = load_checkpoint(model.url, "cpu", storage_options=model.storage_options)
+    if other_sources and other_pass is None:
+        raise ConfigError(
+            "sgdsm update: --other-sources needs --other-pass, the raw cube they are ingested into"
+        )
     check_passes(checkpoint.config, other_pass, "sgdsm update")
     if other_pass is not None:
         if not other_sources:
@@ -135,7 +139,12 @@ def prepare_update(
                 "sgdsm update: --other-pass needs --other-sources, where the other overpass's "
                 "granules come from (files, folders or earthdata:COLLECTION)"
             )
-        cube.open_cube(other_pass.url, other_pass.storage_options, chunks=None)
+        passes = (raw.attrs.get("source_pass"), _pass_of(other_pass))
+        if passes[0] is not None and passes[0] == passes[1]:
+            raise ConfigError(
+                f"sgdsm update: --other-pass {other_pass.url} holds the same pass ({passes[0]}) "
+                f"as --store {store.url}; give the other overpass's raw cube"
+            )
     recorded = json.loads(parent.refs["zarr.json"])["attributes"].get("model_sha256")
     if recorded and recorded != checkpoint.sha256 and not options.new_model:
         raise ConfigError(
@@ -421,6 +430,11 @@ def _ingest_other_pass(update: PreparedUpdate, start: dt.date, client: Any) -> N
     for (sources, store), end in zip(pairs, ends, strict=True):
         if end < max(ends):
             ingest(IngestConfig(sources, store, start=max(ends), end=max(ends)), client=client)
+
+
+def _pass_of(store: Location) -> Any:
+    """The pass direction a raw cube records (None when it records none)."""
+    return cube.open_cube(store.url, store.storage_options, chunks=None).attrs.get("source_pass")
 
 
 def _last_day(store: Location) -> dt.date:

@@ -132,3 +132,13 @@ def test_a_two_pass_update_needs_the_other_pass_and_its_sources(both: TwoPasses)
             (Location(str(both.feed)),), Location(str(both.raw)), Location(str(both.model)),
             Location(str(both.product)), other_pass=Location(str(both.ascending_raw)),
         )  # fmt: skip
+
+
+def test_other_sources_alone_or_the_same_pass_as_other_pass_are_refused(both: TwoPasses):
+    both.add_days(1)
+    store, model, product = (Location(str(p)) for p in (both.raw, both.model, both.product))
+    feed = (Location(str(both.feed)),)
+    with pytest.raises(ConfigError, match="--other-sources needs --other-pass"):
+        update(feed, store, model, product, other_sources=(Location(str(both.ascending_feed)),))
+    with pytest.raises(ConfigError, match="holds the same pass"):
+        update(feed, store, model, product, other_pass=store, other_sources=feed)
