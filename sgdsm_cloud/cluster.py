@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from sgdsm_cloud.errors import ClusterError, ClusterLost, ConfigError, WorkerLost
@@ -234,21 +235,32 @@ def _run_on_cluster(
     retries: int,
     in_flight: int | None,
 ) -> None:
-    from distributed import KilledWorker, wait
+    """The cluster's side of :func:`run_tasks`.
 
+    Each future reports itself done through its own client (``add_done_callback``), not
+    through dask's ``wait``, which waits through the process's default client: a notebook's
+    client need not be the default one. A closed client (the driver's connection ended), a
+    lost comm (CommClosedError is an OSError) or futures the cluster cancelled: the cluster is
+    gone for this run.
+    """
+    from distributed import KilledWorker
+    from distributed.client import ClosedClientError
+
+    lost = (CancelledError, OSError, ClosedClientError)
     logger.info("dask dashboard: %s", client.dashboard_link)
     run = uuid.uuid4().hex[:8]  # keys unique per run: a finished key would return a stale result
-    queue = deque(zip(ids, items, strict=True))
+    waiting = deque(zip(ids, items, strict=True))
     pending: dict[Any, str] = {}  # future -> task id
+    completed: SimpleQueue[Any] = SimpleQueue()  # futures, in the order they finished
     done, limit, refreshed = 0, 1, float("-inf")
     try:
-        while queue or pending:
+        while waiting or pending:
             try:
-                if queue and time.monotonic() - refreshed >= REFRESH_S:
+                if waiting and time.monotonic() - refreshed >= REFRESH_S:
                     limit = in_flight or max(1, IN_FLIGHT_PER_THREAD * _threads(client))
                     refreshed = time.monotonic()
-                while queue and len(pending) < limit:
-                    task_id, item = queue.popleft()
+                while waiting and len(pending) < limit:
+                    task_id, item = waiting.popleft()
                     future = client.submit(
                         _on_worker,
                         fn,
@@ -260,27 +272,25 @@ def _run_on_cluster(
                         **kwargs,
                     )
                     pending[future] = task_id
-            except (CancelledError, OSError) as err:  # CommClosedError is an OSError
+                    future.add_done_callback(completed.put)
+            except lost as err:
                 raise _cluster_lost(kind, err, done, len(items)) from None
-            try:  # wait() only watches the futures' states: its TimeoutError is its own
-                finished = wait(list(pending), timeout=REFRESH_S, return_when="FIRST_COMPLETED")
-            except TimeoutError:
+            try:
+                future = completed.get(timeout=REFRESH_S)
+            except Empty:
                 continue  # nothing finished yet: follow the workers, then wait again
-            except (CancelledError, OSError) as err:  # cancelled by the cluster, or a lost comm
-                raise _cluster_lost(kind, err, done, len(items)) from None
-            for future in finished.done:
-                task_id = pending.pop(future)
-                try:
-                    result = future.result()
-                except Exception as err:
-                    if future.status != "error":  # finished or cancelled: fetching it failed
-                        raise _cluster_lost(kind, err, done, len(items)) from None
-                    if isinstance(err, KilledWorker):
-                        raise _worker_lost(kind, task_id, err, done, len(items)) from None
-                    raise  # the task's own error, unchanged
-                on_result(result)
-                done += 1
-                bar.update()
+            task_id = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as err:
+                if future.status != "error":  # cancelled, or fetching the result failed
+                    raise _cluster_lost(kind, err, done, len(items)) from None
+                if isinstance(err, KilledWorker):
+                    raise _worker_lost(kind, task_id, err, done, len(items)) from None
+                raise  # the task's own error, unchanged
+            on_result(result)
+            done += 1
+            bar.update()
     finally:
         # Stop what is left; after a lost cluster there is nothing to reach, and the original
         # error is the one to report.
@@ -362,7 +372,7 @@ def _worker_lost(kind: TaskKind, task_id: str, err: Any, done: int, total: int) 
 
 
 def _cancel_reason(err: BaseException) -> str | None:
-    """dask's reason for cancelling futures, e.g. ``scheduler-connection-lost``."""
+    """dask's reason for cancelling a future, e.g. ``scheduler-connection-lost`` (None when it
+    gives none, or ``unknown``: then the error itself says more)."""
     reason = getattr(err, "reason", None)
-    groups = getattr(err, "error_groups", None) or []
-    return reason or next((group.reason for group in groups if group.reason), None)
+    return None if reason in (None, "unknown") else str(reason)

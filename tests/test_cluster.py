@@ -131,6 +131,34 @@ def test_a_cluster_gone_mid_run_raises_cluster_lost_and_keeps_the_count():
         cluster.close()
 
 
+def test_a_client_that_is_not_the_default_one_runs_the_tasks(cluster):
+    from distributed import default_client
+
+    with Client(cluster, set_as_default=False) as notebook:
+        with pytest.raises(ValueError, match="No clients found"):
+            default_client()  # dask's wait() would have no client to wait through
+        assert sorted(run([0.0, 0.01, 0.0], notebook)) == [0.0, 0.0, 0.01]
+
+
+def test_a_driver_client_closed_between_tasks_raises_cluster_lost(cluster):
+    # The next submit then meets a closed client (dask's ClosedClientError, no OSError).
+    driver = Client(cluster, set_as_default=False)
+    seen = []
+
+    def then_close(result: float) -> None:
+        seen.append(result)
+        driver.close()
+
+    try:
+        with pytest.raises(
+            ClusterLost, match=r"went away .*Client is closed.*1 of 3 tasks finished"
+        ):
+            run_tasks(nap, [0.0, 0.0, 0.0], then_close, kind=KIND,
+                      ids=[f"t{i}" for i in range(3)], client=driver, in_flight=1)  # fmt: skip
+    finally:
+        driver.close()
+
+
 def test_connect_refuses_no_workers_and_names_an_unreachable_scheduler():
     with pytest.raises(ConfigError, match="--workers must be >= 1"), connect(workers=0):
         pass
